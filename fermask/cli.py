@@ -42,7 +42,7 @@ def add_options(parser:argparse.ArgumentParser,
                ):
     "Add an argument per row: positional when asked or without a default, else `--name`."
     for i, (name, kind, default, help) in enumerate(rows):
-        flag = '--' + name.replace('_', '-')
+        flag, help = '--' + name.replace('_', '-'), help.replace('%', '%%')  # argparse formats help with %
         if default is inspect.Parameter.empty: parser.add_argument(name, type=kind, help=help)
         elif i < positional: parser.add_argument(name, type=kind, nargs='?', default=default, help=help)
         elif kind is bool: parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=default, help=help)
@@ -143,7 +143,8 @@ class OneLineErrors(argparse.ArgumentParser):
 
 def _command(subparsers, name, func):
     "A subcommand running `func`; its first parameter is positional (SOURCE, PATH, CHECKPOINT)."
-    p = subparsers.add_parser(name, help=func.__doc__, description=func.__doc__)
+    doc = func.__doc__.replace('%', '%%')  # argparse formats help with %: '95% intervals' must not read as '% i'
+    p = subparsers.add_parser(name, help=doc, description=doc)
     add_options(p, function_rows(func), positional=1)
     p.set_defaults(handler=lambda args: func(**{k: v for k, v in vars(args).items() if k != 'handler'}))
 
