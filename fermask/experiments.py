@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import fermask
 from .errors import FermaskError, atomic_write, check_choice
 from .cache import project_root, find_fer2013, sha256_file
-from .training import TrainConfig, config_from, pick_device
+from .training import RESULT_NEUTRAL, TrainConfig, config_from, pick_device
 from .data_figures import save_figure
 
 # %% auto #0
@@ -84,11 +84,14 @@ def notebook_config(step:str, # 'train', 'evaluate', 'explain', 'dataset' or 're
 PROFILES = {
     'smoke': dict(model='resmaskingnet', model_args={'width': 0.125}, size=48, epochs=2, batch_size=64, lr=2e-3,
                   schedule='onecycle', train_limit=3000, val_limit=600),
-    'cpu': dict(model='resmaskingnet_s48', size=48, epochs=30, batch_size=64, lr=2e-3, schedule='onecycle', early_stop=0),
+    'ablation': dict(model='resmaskingnet_s48', size=48, epochs=30, batch_size=64, lr=2e-3, schedule='onecycle', early_stop=0),
+    'cpu': dict(model='resmaskingnet_cpu', size=96, epochs=42, batch_size=64, lr=2e-3, weight_decay=0.05, schedule='onecycle',
+                early_stop=0, max_rotation=15.0, max_zoom=0.15, max_shift=0.1, label_smoothing=0.1, amp='bf16',
+                channels_last='on', max_minutes=60.0),
     'paper': {},
 }
 
-def profile_config(profile:str, # 'smoke', 'cpu' or 'paper'
+def profile_config(profile:str, # 'smoke', 'ablation', 'cpu' or 'paper'
                    overrides:dict|None=None, # parameter -> value, replacing the profile's
                   ) -> TrainConfig:
     "The training configuration of `profile` with `overrides`, checked."
@@ -98,7 +101,7 @@ def profile_config(profile:str, # 'smoke', 'cpu' or 'paper'
 def run_id(profile:str, overrides:dict) -> str:
     "A folder name for a run of `profile` with `overrides`: model, seed, then the other overrides in order."
     cfg = profile_config(profile, overrides)
-    rest = [f"{k}{str(v).replace('/', '_')}" for k, v in sorted(overrides.items()) if k not in ('model', 'seed', 'progress', 'threads', 'data')]
+    rest = [f"{k}{str(v).replace('/', '_')}" for k, v in sorted(overrides.items()) if k not in ('model', 'seed', *RESULT_NEUTRAL)]
     return '-'.join([cfg.model, f'seed{cfg.seed}', *rest]).replace(' ', '').replace("'", '').replace(':', '_')
 
 # %% ../nbs/12_experiments.ipynb #be66dc6b
@@ -186,7 +189,7 @@ def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir
     return record
 
 # %% ../nbs/12_experiments.ipynb #81b15138
-def reproduce(profile:str, # 'smoke', 'cpu' or 'paper'
+def reproduce(profile:str, # 'smoke', 'ablation', 'cpu' or 'paper'
               overrides:dict|None=None, # parameter -> value, replacing the profile's
               run:str='', # the run's folder name ('' : from the model, seed and overrides)
               root:str|Path|None=None, # where runs/ and results/ are (default: the project root)

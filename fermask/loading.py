@@ -40,43 +40,51 @@ def face_loader(data:FaceData, # the faces to load
                       num_workers=num_workers, pin_memory=cuda, persistent_workers=num_workers > 0)
 
 # %% ../nbs/03_loading.ipynb #17f91a4f
-def _affine(angle:torch.Tensor, flip:torch.Tensor) -> torch.Tensor:
-    "(B,2,3) matrices from output to input coordinates: mirror x where `flip`, then rotate by `angle` (radians)."
-    cos, sin, sign = angle.cos(), angle.sin(), 1 - 2 * flip.float()
-    zero = torch.zeros_like(angle)
-    return torch.stack([torch.stack([cos * sign, -sin, zero], -1),
-                        torch.stack([sin * sign, cos, zero], -1)], 1)
+def _affine(angle:torch.Tensor, flip:torch.Tensor, zoom:torch.Tensor|None=None, shift:torch.Tensor|None=None) -> torch.Tensor:
+    "(B,2,3) matrices from output to input coordinates: mirror x where `flip`, rotate by `angle` (radians), scale the face by `zoom`, move it by `shift` (B,2)."
+    zoom = torch.ones_like(angle) if zoom is None else zoom
+    shift = torch.zeros(len(angle), 2) if shift is None else shift
+    cos, sin, sign = angle.cos() / zoom, angle.sin() / zoom, 1 - 2 * flip.float()
+    return torch.stack([torch.stack([cos * sign, -sin, -2 * shift[:, 0]], -1),
+                        torch.stack([sin * sign, cos, -2 * shift[:, 1]], -1)], 1)
 
 class FaceTransform(nn.Module):
-    "uint8 (B,1,H,W) faces -> float32 (B,3,size,size) in [0,1]: resized; in training also randomly flipped and rotated."
+    "uint8 (B,1,H,W) faces -> float32 (B,3,size,size) in [0,1]: resized; in training also randomly flipped, rotated, zoomed and shifted."
     def __init__(self, size:int, # output side in pixels, 48..224 (the paper: 224)
                  train:bool, # random flip and rotation (training) or a plain resize (evaluation)
                  max_rotation:float=30., # training: rotate by a uniform angle in [-max_rotation, max_rotation] degrees
                  flip:bool=True, # training: mirror half of the faces horizontally
+                 max_zoom:float=0., # training: scale the face by a uniform factor in [1 - max_zoom, 1 + max_zoom]
+                 max_shift:float=0., # training: move the face by up to this fraction of its side, along each axis
                 ):
         super().__init__()
         if not (isinstance(size, int) and 48 <= size <= 224): raise FermaskError(f"size must be an integer 48..224, got {size!r}")
         if not 0 <= max_rotation <= 180: raise FermaskError(f"max_rotation must be 0..180 degrees, got {max_rotation!r}")
+        if not 0 <= max_zoom < 1: raise FermaskError(f"max_zoom must be in [0, 1), got {max_zoom!r}")
+        if not 0 <= max_shift <= 0.5: raise FermaskError(f"max_shift must be in [0, 0.5], got {max_shift!r}")
         self.size, self.max_rotation, self.flip = size, float(max_rotation), flip
+        self.max_zoom, self.max_shift = float(max_zoom), float(max_shift)
         self.train(train)
 
     def forward(self, faces:torch.Tensor, # uint8 (B,1,H,W) on any device
-                generator:torch.Generator|None=None, # the source of the random angles and flips
+                generator:torch.Generator|None=None, # the source of the random angles, flips, zooms and shifts
                ) -> torch.Tensor:
         "The views of `faces`: float32 (B,3,size,size) in [0,1], on the faces' device."
         if faces.dtype != torch.uint8 or faces.ndim != 4 or faces.shape[1] != 1:
             raise FermaskError(f"faces must be a uint8 (B,1,H,W) tensor, got {faces.dtype} {tuple(faces.shape)}")
         n = len(faces)
-        angle, flip = torch.zeros(n), torch.zeros(n, dtype=torch.bool)
+        angle, flip, zoom, shift = torch.zeros(n), torch.zeros(n, dtype=torch.bool), None, None
         if self.training:
-            draws = torch.rand(2, n, generator=generator, device=generator.device if generator else 'cpu').cpu()
+            jitter = self.max_zoom > 0 or self.max_shift > 0
+            draws = torch.rand(5 if jitter else 2, n, generator=generator, device=generator.device if generator else 'cpu').cpu()
             angle, flip = (2 * draws[0] - 1) * math.radians(self.max_rotation), (draws[1] < 0.5) & self.flip
-        grid = F.affine_grid(_affine(angle, flip).to(faces.device), [n, 1, self.size, self.size], align_corners=False)
+            if jitter: zoom, shift = 1 + (2 * draws[2] - 1) * self.max_zoom, (2 * draws[3:].T - 1) * self.max_shift
+        grid = F.affine_grid(_affine(angle, flip, zoom, shift).to(faces.device), [n, 1, self.size, self.size], align_corners=False)
         views = F.grid_sample(faces.float() / 255, grid, mode='bilinear', padding_mode='border', align_corners=False)
         on_face = (grid.abs() <= 1).all(-1).unsqueeze(1)  # (B,1,size,size): False where the source is outside the face
         return (views * on_face).expand(-1, 3, -1, -1).contiguous()
 
-    def extra_repr(self): return f'size={self.size}, max_rotation={self.max_rotation}, flip={self.flip}'
+    def extra_repr(self): return f'size={self.size}, max_rotation={self.max_rotation}, flip={self.flip}, max_zoom={self.max_zoom}, max_shift={self.max_shift}'
 
 # %% ../nbs/03_loading.ipynb #aab15b39
 def tta_views(faces:torch.Tensor, # uint8 (B,1,48,48)

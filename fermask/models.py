@@ -13,7 +13,7 @@ from .masking import ResidualUnit, MaskingBlock, ResidualMaskingBlock, max_mask_
 
 # %% auto #0
 __all__ = ['STEM_STRIDE', 'make_stem', 'stage_sides', 'resnet_stage', 'ResMaskingNet', 'register_model', 'list_models', 'create',
-           'resmaskingnet', 'resnet34', 'resmaskingnet_s48', 'resnet34_s48', 'count_parameters',
+           'resmaskingnet', 'resnet34', 'resmaskingnet_s48', 'resnet34_s48', 'resmaskingnet_cpu', 'count_parameters',
            'torchvision_resnet_names', 'table1']
 
 # %% ../nbs/06_models.ipynb #87903856
@@ -163,6 +163,11 @@ def resmaskingnet_s48(**kwargs):
 def resnet34_s48(**kwargs):
     "`resmaskingnet_s48` without masks: its ablation twin."
     return _build('resnet34_s48', dict(mask_depths=(0, 0, 0, 0), in_size=48, width=0.25), **kwargs)
+
+@register_model
+def resmaskingnet_cpu(**kwargs):
+    "ResMaskingNet for a 2-core CPU and for shipping: 96x96 input, a quarter of the channels, masks of depth 2, 2, 1, 1."
+    return _build('resmaskingnet_cpu', dict(mask_depths=(2, 2, 1, 1), in_size=96, width=0.25), **kwargs)
 
 # %% ../nbs/06_models.ipynb #ddc48723
 def count_parameters(model:nn.Module, # a `ResMaskingNet` (or any module)

@@ -24,8 +24,8 @@ from .checkpoints import save_weights, save_checkpoint, latest_checkpoint, load_
 from .evaluation import predict_probs
 
 # %% auto #0
-__all__ = ['CHOICES', 'TrainConfig', 'config_docs', 'config_from', 'pick_device', 'autocast_dtype', 'uses_channels_last',
-           'set_determinism', 'limit', 'make_optimizer', 'make_schedule', 'TrainResult', 'train']
+__all__ = ['CHOICES', 'RESULT_NEUTRAL', 'TrainConfig', 'config_docs', 'config_from', 'pick_device', 'autocast_dtype',
+           'uses_channels_last', 'set_determinism', 'limit', 'make_optimizer', 'make_schedule', 'TrainResult', 'train']
 
 # %% ../nbs/09_training.ipynb #17547fd8
 @dataclass
@@ -45,6 +45,8 @@ class TrainConfig:
     plateau_factor:float=0.1 # lr multiplier at a plateau (paper: 0.1)
     early_stop:int=8 # stop after this many epochs without improvement, 0 never (paper: 8)
     max_rotation:float=30.0 # training rotations are uniform in [-max_rotation, max_rotation] degrees (paper: 30)
+    max_zoom:float=0.0 # training zooms scale the face by a uniform factor in [1 - max_zoom, 1 + max_zoom] (paper: 0)
+    max_shift:float=0.0 # training shifts move the face by up to this fraction of its side along each axis (paper: 0)
     flip:bool=True # random horizontal flips in training (paper: yes)
     label_smoothing:float=0.0 # label smoothing of the cross-entropy (paper: 0)
     train_limit:int=0 # train on this many images of a seeded permutation of the training split (0: all)
@@ -159,8 +161,10 @@ class TrainResult:
 def _history_csv(run_dir:Path, history:list):
     with atomic_write(run_dir/'history.csv') as tmp: pd.DataFrame(history).to_csv(tmp, index=False)
 
+RESULT_NEUTRAL = ('progress', 'threads', 'data')  # fields that cannot change a run's numbers (data is checked by checksum)
+
 def _comparable(config:dict) -> dict:
-    return {k: v for k, v in config.items() if k not in ('progress', 'threads', 'data')}
+    return {k: v for k, v in config.items() if k not in RESULT_NEUTRAL}
 
 # %% ../nbs/09_training.ipynb #a83e5af2
 def train(cfg:TrainConfig, # the run's configuration
@@ -182,7 +186,7 @@ def train(cfg:TrainConfig, # the run's configuration
     steps = math.ceil(len(train_data) / cfg.batch_size)
     schedule = make_schedule(cfg, optimizer, steps)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    augment = FaceTransform(cfg.size, train=True, max_rotation=cfg.max_rotation, flip=cfg.flip)
+    augment = FaceTransform(cfg.size, train=True, max_rotation=cfg.max_rotation, flip=cfg.flip, max_zoom=cfg.max_zoom, max_shift=cfg.max_shift)
 
     history, best, best_epoch, stalled, start = [], -1.0, 0, 0, 0
     if (last := latest_checkpoint(run_dir)) is not None:
