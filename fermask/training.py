@@ -218,8 +218,8 @@ def train(cfg:TrainConfig, # the run's configuration
             x = augment(x, generator=generator)
             if channels_last: x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                logits = model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+                if hasattr(model, 'training_loss'): loss, logits = model.training_loss(x, y, label_smoothing=cfg.label_smoothing)
+                else: logits = model(x); loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
