@@ -37,7 +37,7 @@ setuptools.setup(
     package_data={cfg['lib_path']: ['weights/*']},
     include_package_data=True,
     install_requires=cfg['requirements'].split(),
-    extras_require={'dev': cfg['dev_requirements'].split()},
+    extras_require={'dev': cfg['dev_requirements'].split() + cfg['onnx_requirements'].split(), 'onnx': cfg['onnx_requirements'].split()},
     entry_points={'console_scripts': cfg['console_scripts'].split(), 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,
 )

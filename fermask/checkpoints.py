@@ -17,8 +17,8 @@ from .errors import FermaskError, atomic_write
 from .models import create
 
 # %% auto #0
-__all__ = ['save_weights', 'read_weights', 'load_weights_into', 'load_model', 'save_checkpoint', 'latest_checkpoint',
-           'load_checkpoint']
+__all__ = ['BUNDLED_WEIGHTS', 'save_weights', 'read_weights', 'load_weights_into', 'load_model', 'save_checkpoint',
+           'latest_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/07_checkpoints.ipynb #b6bcaf8c
 def save_weights(model:nn.Module, # a model built by `fermask.models.create` (it has `.config`)
@@ -69,14 +69,19 @@ def load_weights_into(model:nn.Module, # the model to fill
     return model
 
 # %% ../nbs/07_checkpoints.ipynb #7279cdd1
-def load_model(path:str|Path, # a `.safetensors` file written by `save_weights`
+BUNDLED_WEIGHTS = Path(fermask.__file__).parent/'weights'/'resmaskingnet_cpu.fer2013_cpu.safetensors'  # the model shipped in the package
+
+def load_model(path:str|Path|None=None, # a `.safetensors` file written by `save_weights` (None: the model bundled with fermask)
                device:str|torch.device='cpu', # where to put the model
               ) -> nn.Module:
-    "The model stored in `path`, rebuilt from its recorded architecture, in eval mode; `.metadata` holds the file's facts."
+    "The model stored in `path` (default: the bundled one), rebuilt from its recorded architecture, in fp32 and eval mode; `.metadata` holds the file's facts."
+    if path is None and not BUNDLED_WEIGHTS.is_file():
+        raise FermaskError(f"the bundled model {BUNDLED_WEIGHTS} is missing from this installation: reinstall fermask, or pass a weights file")
+    path = BUNDLED_WEIGHTS if path is None else path
     tensors, meta = read_weights(path)
     if 'model' not in meta:
         raise FermaskError(f"{path} has no 'model' entry in its metadata: it was not written by fermask's save_weights")
-    model = load_weights_into(create(**meta['model']), tensors, path)
+    model = load_weights_into(create(**meta['model']), tensors, path)  # copies fp16 tensors into the fp32 model
     model.metadata = meta
     return model.to(device).eval()
 

@@ -5,7 +5,7 @@
 # %% ../nbs/12_experiments.ipynb #c6ddbf40
 from __future__ import annotations
 import ast, json, os, platform, shutil, subprocess, sys, time
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass, asdict, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
@@ -22,9 +22,9 @@ from .training import RESULT_NEUTRAL, TrainConfig, config_from, pick_device
 from .data_figures import save_figure
 
 # %% auto #0
-__all__ = ['STEPS', 'PROFILES', 'TrainStep', 'EvaluateStep', 'ExplainStep', 'DatasetStep', 'ReportStep', 'notebook_config',
-           'profile_config', 'run_id', 'experiments_dir', 'run_notebook', 'git_commit', 'environment',
-           'learning_curves_figure', 'write_record', 'reproduce']
+__all__ = ['STEPS', 'PROFILES', 'TrainStep', 'EvaluateStep', 'ExplainStep', 'DatasetStep', 'ReportStep', 'EnsembleStep',
+           'notebook_config', 'profile_config', 'run_id', 'experiments_dir', 'run_notebook', 'git_commit',
+           'environment', 'learning_curves_figure', 'write_record', 'reproduce']
 
 # %% ../nbs/12_experiments.ipynb #4f82c19e
 @dataclass
@@ -65,7 +65,16 @@ class ReportStep:
     "Parameters of `experiments/report.ipynb`."
     results:str='results' # the folder of run records to tabulate
 
-STEPS = {'train': TrainStep, 'evaluate': EvaluateStep, 'explain': ExplainStep, 'dataset': DatasetStep, 'report': ReportStep}
+@dataclass
+class EnsembleStep:
+    "Parameters of `experiments/ensemble.ipynb` (see `fermask.ensemble`)."
+    runs:list=field(default_factory=lambda: ['results/ablation/*']) # run record folders or glob patterns of them
+    selection:str='greedy' # 'greedy', 'exhaustive' or 'all': how members are chosen, on validation only
+    tta:str='none' # which saved probabilities to average: 'none', 'flip' or 'random'
+    out:str='results/ensemble/ablation' # folder for ensemble.json and the ensemble's predictions ('': write nothing)
+
+STEPS = {'train': TrainStep, 'evaluate': EvaluateStep, 'explain': ExplainStep, 'dataset': DatasetStep, 'report': ReportStep,
+         'ensemble': EnsembleStep}
 
 # %% ../nbs/12_experiments.ipynb #87aa0fcc
 _NOT_PARAMETERS = {'In', 'Out', 'exit', 'quit', 'get_ipython', 'open'}
@@ -88,10 +97,11 @@ PROFILES = {
     'cpu': dict(model='resmaskingnet_cpu', size=96, epochs=42, batch_size=64, lr=2e-3, weight_decay=0.05, schedule='onecycle',
                 early_stop=0, max_rotation=15.0, max_zoom=0.15, max_shift=0.1, label_smoothing=0.1, amp='bf16',
                 channels_last='on', max_minutes=60.0),
-    'paper': {},
+    'baselines': dict(size=48, epochs=8, batch_size=64, lr=2e-3, schedule='onecycle', early_stop=0, amp='bf16', channels_last='on'),
+    'paper': dict(deterministic=False),
 }
 
-def profile_config(profile:str, # 'smoke', 'ablation', 'cpu' or 'paper'
+def profile_config(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'paper'
                    overrides:dict|None=None, # parameter -> value, replacing the profile's
                   ) -> TrainConfig:
     "The training configuration of `profile` with `overrides`, checked."
@@ -164,7 +174,9 @@ def _clean_copy(notebook:Path, dest:Path):
     clean_nb(nb, allowed_cell_metadata_keys={'tags'})
     with atomic_write(dest) as tmp: tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
 
-def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir:Path, command:str, wall_seconds:float) -> dict:
+def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir:Path, command:str, wall_seconds:float,
+                 commit:str, # the code's commit when the chain started (see `git_commit`)
+                ) -> dict:
     "Write `record_dir` (run.json, history, predictions, figures, cleaned notebooks) from a finished chain in `run_dir`."
     history = pd.read_csv(run_dir/'history.csv')
     metrics = {split: json.loads((run_dir/f'{split}-metrics.json').read_text()) for split in ('val', 'test')}
@@ -173,7 +185,7 @@ def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir
               'training': {'epochs_run': len(history), 'best_epoch': metrics['test']['trained'].get('epoch'),
                            'train_minutes': float(history.seconds.sum() / 60)},
               'metrics': {split: {k: v for k, v in m.items() if k.startswith('tta_')} for split, m in metrics.items()},
-              'wall_seconds': wall_seconds, 'environment': environment(cfg.device), 'git_commit': git_commit(),
+              'wall_seconds': wall_seconds, 'environment': environment(cfg.device), 'git_commit': commit,
               'data_sha256': sha256_file(cfg.data or find_fer2013()),
               'created': datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}
     record_dir.mkdir(parents=True, exist_ok=True)
@@ -189,7 +201,7 @@ def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir
     return record
 
 # %% ../nbs/12_experiments.ipynb #81b15138
-def reproduce(profile:str, # 'smoke', 'ablation', 'cpu' or 'paper'
+def reproduce(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'paper'
               overrides:dict|None=None, # parameter -> value, replacing the profile's
               run:str='', # the run's folder name ('' : from the model, seed and overrides)
               root:str|Path|None=None, # where runs/ and results/ are (default: the project root)
@@ -203,7 +215,7 @@ def reproduce(profile:str, # 'smoke', 'ablation', 'cpu' or 'paper'
     run_dir, record_dir = root/'runs'/profile/run, root/'results'/profile/run
     command = ' '.join(['fermask reproduce --profile', profile, *(f'-p {k} {json.dumps(v) if not isinstance(v, str) else v}'
                                                                  for k, v in overrides.items())] + ([f'--run {run}'] if run != run_id(profile, overrides) else []))
-    t0 = time.perf_counter()
+    t0, commit = time.perf_counter(), git_commit()  # the code that runs is the code of now, not of when the record is written
     run_notebook('train', {**asdict(cfg), 'run_dir': str(run_dir)}, run_dir/'train.ipynb', root)
     checkpoint = str(run_dir/'best.safetensors')
     run_notebook('evaluate', {'checkpoint': checkpoint, 'out': str(run_dir), 'seed': cfg.seed, 'data': cfg.data},
@@ -211,4 +223,4 @@ def reproduce(profile:str, # 'smoke', 'ablation', 'cpu' or 'paper'
     if explain:
         run_notebook('explain', {'checkpoint': checkpoint, 'out': str(run_dir), 'seed': cfg.seed, 'data': cfg.data},
                      run_dir/'explain.ipynb', root)
-    return write_record(profile, run, cfg, run_dir, record_dir, command, time.perf_counter() - t0)
+    return write_record(profile, run, cfg, run_dir, record_dir, command, time.perf_counter() - t0, commit)

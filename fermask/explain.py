@@ -19,15 +19,15 @@ from .loading import FaceTransform
 __all__ = ['gradcam_maps', 'gradcam_figure', 'masking_maps', 'masking_figure', 'worst_mistakes', 'mistakes_figure']
 
 # %% ../nbs/10_explain.ipynb #61a831fd
-def gradcam_maps(model:nn.Module, # a ResMaskingNet (or its plain ResNet twin)
+def gradcam_maps(model:nn.Module, # a registered model (ResMaskingNet, a baseline, ...)
                  faces:np.ndarray, # uint8 (B, 48, 48)
                  classes:np.ndarray, # the class whose score is explained, per face (B,)
-                 stage:int=3, # which residual masking block's output is the target layer (0-3)
+                 layer:str|None=None, # the module whose output is explained, by name (default: the model's `gradcam_layer`, its last stage)
                 ) -> np.ndarray:
-    "Grad-CAM heat maps in [0, 1], (B, size, size), of `classes` on `stage`'s output."
+    "Grad-CAM heat maps in [0, 1], (B, size, size), of `classes` on `layer`'s output."
     model.eval()
     x = FaceTransform(model.in_size, train=False)(torch.from_numpy(faces).unsqueeze(1))
-    with GradCAM(model=model, target_layers=[model.stages[stage]]) as cam:
+    with GradCAM(model=model, target_layers=[model.get_submodule(layer or model.gradcam_layer)]) as cam:
         return cam(input_tensor=x, targets=[ClassifierOutputTarget(int(c)) for c in classes])
 
 # %% ../nbs/10_explain.ipynb #43af5312

@@ -61,6 +61,7 @@ def resnet_stage(in_channels:int, # channels entering the stage
 # %% ../nbs/06_models.ipynb #0223ac1a
 class ResMaskingNet(nn.Module):
     "Residual Masking Network (Pham et al., ICPR 2020, Figure 2): ResNet with a Masking Block after each stage."
+    gradcam_layer = 'stages.3'  # the last stage, whose output Grad-CAM explains (see `fermask.explain`)
     def __init__(self,
                  layers:tuple=(3, 4, 6, 3), # residual units per stage (ResNet-34)
                  mask_depths:tuple=(4, 3, 2, 1), # U-Net depth of each stage's mask; 0 = no mask (all 0: plain ResNet)
@@ -122,15 +123,20 @@ def register_model(fn):
     _models[fn.__name__] = fn
     return fn
 
+def _registry() -> dict:
+    "Every entry point: this notebook's, and the Table II baselines and the multiscale network, which register when imported."
+    import fermask.baselines, fermask.multiscale  # imported here, not at the top: they import this module
+    return _models
+
 def list_models() -> list[str]:
     "The names `create` accepts, sorted."
-    return sorted(_models)
+    return sorted(_registry())
 
 def create(name:str, # a registered model name, see `list_models`
-           **kwargs, # arguments of `ResMaskingNet` overriding the entry point's
+           **kwargs, # arguments of the model overriding the entry point's (for ResMaskingNet: see its signature)
           ) -> nn.Module:
     "Build the registered model `name`, with `kwargs` overriding its arguments."
-    return _models[check_choice('model', name, list_models())](**kwargs)
+    return _registry()[check_choice('model', name, list_models())](**kwargs)
 
 def _build(name:str, args:dict, **overrides) -> ResMaskingNet:
     "A `ResMaskingNet` from an entry point's `args` and the caller's `overrides`, with `.config` set."

@@ -12,19 +12,35 @@ import pandas as pd
 
 from .data import EMOTIONS
 from .evaluation import load_predictions, mcnemar
+from .training import RESULT_NEUTRAL
 
 # %% auto #0
-__all__ = ['PAPER_ACCURACY', 'PAPER_ENSEMBLE_ACCURACY', 'PAPER_PARAMETERS', 'architecture', 'load_records', 'ablation_table',
-           'ablation_tests', 'per_class_recall', 'per_class_observation']
+__all__ = ['PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_ACCURACY', 'PAPER_ENSEMBLE_ACCURACY', 'PAPER_PARAMETERS', 'architecture',
+           'load_records', 'ablation_table', 'ablation_tests', 'per_class_recall', 'per_class_observation']
 
 # %% ../nbs/11_report.ipynb #4d23e255
-PAPER_ACCURACY = {'ResNet-34': 72.41, 'ResMaskingNet': 74.14}   # Table II; +1.73 points from the masks
-PAPER_ENSEMBLE_ACCURACY = 76.82                                  # Table III: ResMaskingNet and 6 other CNNs
-PAPER_PARAMETERS = {'ResMaskingNet': 142.9e6}                     # Table II
+PAPER_TABLE2 = {  # network -> registered model, FER2013 PrivateTest accuracy (%), parameters (None: not available to us)
+    'VGG19':           {'model': 'vgg19',           'accuracy': 70.80, 'parameters': None},
+    'EfficientNet-B2': {'model': 'efficientnet_b2', 'accuracy': 70.80, 'parameters': None},
+    'GoogLeNet':       {'model': 'googlenet',       'accuracy': 71.97, 'parameters': None},
+    'ResNet-34':       {'model': 'resnet34',        'accuracy': 72.42, 'parameters': None},
+    'Inception-v3':    {'model': 'inception_v3',    'accuracy': 72.72, 'parameters': None},
+    'BAM-ResNet-50':   {'model': 'bam_resnet50',    'accuracy': 73.14, 'parameters': None},
+    'DenseNet-121':    {'model': 'densenet121',     'accuracy': 73.16, 'parameters': None},
+    'ResNet-152':      {'model': 'resnet152',       'accuracy': 73.22, 'parameters': None},
+    'CBAM-ResNet-50':  {'model': 'cbam_resnet50',   'accuracy': 73.39, 'parameters': None},
+    'ResAttNet-56':    {'model': 'resattnet56',     'accuracy': 68.54, 'parameters': None},
+    'ResMaskingNet':   {'model': 'resmaskingnet',   'accuracy': 74.14, 'parameters': 142.9e6},
+}
+PAPER_TABLE3 = {'ResMaskingNet + 6 other CNNs': 76.82}  # Table III: unweighted average of seven networks' softmax
+PAPER_ACCURACY = {network: row['accuracy'] for network, row in PAPER_TABLE2.items()}
+PAPER_ENSEMBLE_ACCURACY = PAPER_TABLE3['ResMaskingNet + 6 other CNNs']
+PAPER_PARAMETERS = {network: row['parameters'] for network, row in PAPER_TABLE2.items() if row['parameters']}
 
 def architecture(model:dict) -> str:
-    "The paper's name for the architecture of a model config: masks on any stage make it ResMaskingNet."
-    return 'ResMaskingNet' if any(model.get('mask_depths', [])) else 'ResNet-34'
+    "The paper's name for a model config's architecture: a ResNet-34 with masks on any stage is ResMaskingNet; Table II's other networks by name."
+    if 'mask_depths' in model: return 'ResMaskingNet' if any(model['mask_depths']) else 'ResNet-34'
+    return {row['model']: network for network, row in PAPER_TABLE2.items()}.get(model['name'], model['name'])
 
 # %% ../nbs/11_report.ipynb #7e14e7b9
 def load_records(results:str|Path='results', # the folder holding <profile>/<run-id>/run.json
@@ -41,7 +57,7 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
                      'test_ci_low': 100 * test['tta_none']['accuracy_ci95'][0], 'test_ci_high': 100 * test['tta_none']['accuracy_ci95'][1],
                      'test_flip': 100 * test['tta_flip']['accuracy'], 'test_random': 100 * test['tta_random']['accuracy'],
                      'train_minutes': r['training']['train_minutes'], 'device': r['environment']['device'],
-                     'recipe': json.dumps({k: v for k, v in r['config'].items() if k not in ('model', 'model_args', 'seed', 'progress', 'threads', 'data')}, sort_keys=True),
+                     'recipe': json.dumps({k: v for k, v in r['config'].items() if k not in ('model', 'model_args', 'seed', *RESULT_NEUTRAL)}, sort_keys=True),
                      'command': r['command'], 'path': str(path.parent)})
     return pd.DataFrame(rows)
 

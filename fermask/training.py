@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_training.ipynb #f9028360
 from __future__ import annotations
-import json, math, re, inspect, time
+import json, math, os, re, inspect, time
 from typing import get_type_hints
 from dataclasses import dataclass, field, asdict, is_dataclass
 from pathlib import Path
@@ -12,7 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .errors import FermaskError, atomic_write, check_choice
@@ -25,7 +28,8 @@ from .evaluation import predict_probs
 
 # %% auto #0
 __all__ = ['CHOICES', 'RESULT_NEUTRAL', 'TrainConfig', 'config_docs', 'config_from', 'pick_device', 'autocast_dtype',
-           'uses_channels_last', 'set_determinism', 'limit', 'make_optimizer', 'make_schedule', 'TrainResult', 'train']
+           'uses_channels_last', 'set_determinism', 'limit', 'make_optimizer', 'make_schedule', 'start_distributed',
+           'part', 'all_sum', 'share_buffers', 'TrainingStep', 'TrainResult', 'train']
 
 # %% ../nbs/09_training.ipynb #17547fd8
 @dataclass
@@ -145,6 +149,45 @@ def make_schedule(cfg:TrainConfig, optimizer, steps_per_epoch:int):
     if cfg.schedule == 'cosine': return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total, pct_start=0.2)
 
+# %% ../nbs/09_training.ipynb #4dd52b7a
+def start_distributed(device:str='auto', # the run's device setting (see `pick_device`)
+                     ) -> tuple[int, int, torch.device]:
+    "(rank, world size, device) of this process: under `torchrun`, after joining the process group; else (0, 1, `pick_device(device)`)."
+    world = int(os.environ.get('WORLD_SIZE', 1))
+    target = pick_device(device)
+    if world == 1: return 0, 1, target
+    if target.type == 'cuda':
+        target = torch.device('cuda', int(os.environ['LOCAL_RANK']))
+        torch.cuda.set_device(target)
+    if not dist.is_initialized(): dist.init_process_group('nccl' if target.type == 'cuda' else 'gloo')
+    return dist.get_rank(), dist.get_world_size(), target
+
+def part(batch:torch.Tensor, rank:int, world:int) -> torch.Tensor:
+    "Process `rank`'s piece of a global batch cut into `world` nearly equal pieces."
+    return batch.tensor_split(world)[rank]
+
+def all_sum(values:list[float], device:torch.device, op=None) -> list[float]:
+    "`values` added (or combined by `op`, e.g. `dist.ReduceOp.MAX`) across all processes; themselves in a single process."
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    if dist.is_initialized(): dist.all_reduce(t, op=op or dist.ReduceOp.SUM)
+    return t.tolist()
+
+def share_buffers(model:nn.Module):
+    "Copy rank 0's buffers (batch-norm statistics) to every process, so that all validate the model rank 0 saves."
+    if dist.is_initialized():
+        for buffer in model.buffers(): dist.broadcast(buffer, 0)
+
+class TrainingStep(nn.Module):
+    "The model and its loss as one module: (faces, labels) -> (loss, logits)."
+    def __init__(self, model:nn.Module, label_smoothing:float=0.):
+        super().__init__()
+        self.model, self.label_smoothing = model, label_smoothing
+
+    def forward(self, x:torch.Tensor, y:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if hasattr(self.model, 'training_loss'): return self.model.training_loss(x, y, label_smoothing=self.label_smoothing)
+        logits = self.model(x)
+        return F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing), logits
+
 # %% ../nbs/09_training.ipynb #889f6eba
 @dataclass
 class TrainResult:
@@ -171,17 +214,22 @@ def train(cfg:TrainConfig, # the run's configuration
           run_dir:str|Path, # its folder; if it holds a checkpoint of the same configuration, training resumes
           splits:dict[str, FaceData]|None=None, # {'train': ..., 'val': ...}; default: FER2013 from `cfg.data`
          ) -> TrainResult:
-    "Train `cfg.model` on the training split, keeping the weights with the best validation accuracy."
+    "Train `cfg.model` on the training split, keeping the weights with the best validation accuracy; in every process under `torchrun`."
     run_dir = Path(run_dir)
-    device, generator_seed = pick_device(cfg.device), cfg.seed * 100_003
-    if cfg.threads: torch.set_num_threads(cfg.threads)
+    rank, world, device = start_distributed(cfg.device)
+    generator_seed = cfg.seed * 100_003
+    if cfg.threads or world > 1: torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get('LOCAL_WORLD_SIZE', world))))
     set_determinism(cfg.deterministic, cfg.seed)
     splits = splits or fer2013_splits(cfg.data or None)
     train_data, val_data = limit(splits['train'], cfg.train_limit, cfg.seed), limit(splits['val'], cfg.val_limit, cfg.seed)
+    val_part = val_data.subset(np.arange(rank, len(val_data), world))  # this process's share of the validation faces
 
     model = create(cfg.model, num_classes=len(EMOTIONS), in_size=cfg.size, **cfg.model_args)
     channels_last, dtype = uses_channels_last(cfg.channels_last, device), autocast_dtype(cfg.amp, device)
+    if world > 1 and device.type == 'cuda': model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    step = TrainingStep(model, cfg.label_smoothing)
+    if world > 1: step = DistributedDataParallel(step, device_ids=[device] if device.type == 'cuda' else None)
     optimizer = make_optimizer(cfg, model.parameters())
     steps = math.ceil(len(train_data) / cfg.batch_size)
     schedule = make_schedule(cfg, optimizer, steps)
@@ -198,8 +246,8 @@ def train(cfg:TrainConfig, # the run's configuration
         optimizer.load_state_dict(state['optimizer']); schedule.load_state_dict(state['schedule'])
         scaler.load_state_dict(state['scaler']); torch.set_rng_state(state['rng'])
         history, best, best_epoch, stalled, start = state['history'], state['best'], state['best_epoch'], state['stalled'], last
-        print(f"resuming {run_dir} after epoch {last} (best val accuracy {best:.4f} at epoch {best_epoch})")
-    else:
+        if rank == 0: print(f"resuming {run_dir} after epoch {last} (best val accuracy {best:.4f} at epoch {best_epoch})")
+    elif rank == 0:
         with atomic_write(run_dir/'config.json') as tmp: tmp.write_text(json.dumps(asdict(cfg), indent=1))
 
     stopped = 'epochs'
@@ -212,14 +260,13 @@ def train(cfg:TrainConfig, # the run's configuration
         model.train()
         loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
         batches = tqdm(face_loader(train_data, cfg.batch_size, shuffle=True, device=device, generator=generator),
-                       desc=f'epoch {epoch}/{cfg.epochs}', total=steps, disable=not cfg.progress, leave=False, mininterval=2)
+                       desc=f'epoch {epoch}/{cfg.epochs}', total=steps, disable=not cfg.progress or rank > 0, leave=False, mininterval=2)
         for i, (x, y) in enumerate(batches):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            x = augment(x, generator=generator)
+            x, y = part(augment(x, generator=generator), rank, world), part(y, rank, world)  # the same global batch in every process
             if channels_last: x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                if hasattr(model, 'training_loss'): loss, logits = model.training_loss(x, y, label_smoothing=cfg.label_smoothing)
-                else: logits = model(x); loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+                loss, logits = step(x, y)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -229,24 +276,29 @@ def train(cfg:TrainConfig, # the run's configuration
             if i % 20 == 0: batches.set_postfix(loss=f'{loss_sum.item() / seen:.3f}', acc=f'{correct.item() / seen:.3f}')
 
         train_seconds = time.perf_counter() - t0  # the batch loop alone: data, augmentation, forward, backward, step
-        probs = predict_probs(model, val_data, cfg.size, device=device, autocast_dtype=dtype)
-        val_accuracy = float((probs.argmax(1) == val_data.labels).mean())
-        val_loss = float(-np.log(np.maximum(probs[np.arange(len(probs)), val_data.labels], 1e-12)).mean())
+        share_buffers(model)
+        probs = predict_probs(model, val_part, cfg.size, device=device, autocast_dtype=dtype)
+        val_right = float((probs.argmax(1) == val_part.labels).sum())
+        val_nll = float(-np.log(np.maximum(probs[np.arange(len(probs)), val_part.labels], 1e-12)).sum())
+        train_loss, train_right, val_right, val_nll = all_sum([loss_sum.item(), correct.item(), val_right, val_nll], device)
+        val_accuracy, val_loss = val_right / len(val_data), val_nll / len(val_data)
         if cfg.schedule == 'plateau': schedule.step(val_accuracy)
         if val_accuracy > best:
             best, best_epoch, stalled = val_accuracy, epoch, 0
-            save_weights(model, run_dir/'best.safetensors', {'epoch': epoch, 'val_accuracy': val_accuracy, 'train_config': asdict(cfg)})
+            if rank == 0: save_weights(model, run_dir/'best.safetensors', {'epoch': epoch, 'val_accuracy': val_accuracy, 'train_config': asdict(cfg)})
         else: stalled += 1
-        history.append({'epoch': epoch, 'train_loss': loss_sum.item() / seen, 'train_accuracy': correct.item() / seen,
+        train_seconds, seconds = all_sum([train_seconds, time.perf_counter() - t0], device, dist.ReduceOp.MAX)
+        history.append({'epoch': epoch, 'train_loss': train_loss / len(train_data), 'train_accuracy': train_right / len(train_data),
                         'val_loss': val_loss, 'val_accuracy': val_accuracy, 'lr': optimizer.param_groups[0]['lr'],
-                        'train_seconds': train_seconds, 'seconds': time.perf_counter() - t0})
-        _history_csv(run_dir, history)
-        save_checkpoint(run_dir, epoch, model, {
-            'config': asdict(cfg), 'history': history, 'best': best, 'best_epoch': best_epoch, 'stalled': stalled,
-            'optimizer': optimizer.state_dict(), 'schedule': schedule.state_dict(), 'scaler': scaler.state_dict(),
-            'rng': torch.get_rng_state()})
-        h = history[-1]
-        print(f"epoch {epoch:3d}  train loss {h['train_loss']:.4f} acc {h['train_accuracy']:.4f}  "
-              f"val loss {val_loss:.4f} acc {val_accuracy:.4f}  lr {h['lr']:.2e}  {h['seconds']:.0f}s", flush=True)
+                        'train_seconds': train_seconds, 'seconds': seconds})
+        if rank == 0:
+            _history_csv(run_dir, history)
+            save_checkpoint(run_dir, epoch, model, {
+                'config': asdict(cfg), 'history': history, 'best': best, 'best_epoch': best_epoch, 'stalled': stalled,
+                'optimizer': optimizer.state_dict(), 'schedule': schedule.state_dict(), 'scaler': scaler.state_dict(),
+                'rng': torch.get_rng_state()})
+            h = history[-1]
+            print(f"epoch {epoch:3d}  train loss {h['train_loss']:.4f} acc {h['train_accuracy']:.4f}  "
+                  f"val loss {val_loss:.4f} acc {val_accuracy:.4f}  lr {h['lr']:.2e}  {h['seconds']:.0f}s", flush=True)
         if cfg.early_stop and stalled >= cfg.early_stop: stopped = 'early_stop'; break
     return TrainResult(run_dir, best_epoch, best, history, stopped)
