@@ -4,8 +4,9 @@ The bundled model (fermask.load_model(): resmaskingnet_cpu, 96x96 input, 3.7M pa
   fp32        : fermask.predict.FaceClassifier(precision='fp32'): inference_mode, batch norms folded
                 into the convolutions, channels_last;
   as loaded   : the model as `load_model()` returns it, fp32, under torch.no_grad: the naive baseline;
-  bf16        : FaceClassifier(precision='bf16'): fp32's path with bf16 autocast (the default,
-                'auto', on processors with bf16 instructions, as this one);
+  bf16        : FaceClassifier(precision='bf16'): fp32's path with bf16 autocast;
+  auto        : FaceClassifier(), the default of `predict` and `benchmark`: bf16 for batches of 16 crops
+                or more on processors with bf16 instructions (as this one), fp32 for smaller ones;
   onnxruntime : the graph written by `fermask export --onnx`, on ONNX Runtime's CPU provider (fp32).
 Numbers:
   classify    : 48x48 uint8 crops -> probabilities, faces/s at batch 1 and 64;
@@ -58,7 +59,7 @@ if __name__ == '__main__':
     onnx_file = Path(tempfile.mkdtemp())/'model.onnx'
     export_onnx(onnx_file, model)
     paths = {'fp32': FaceClassifier(model, 'fp32'), 'as loaded': Batched(as_loaded(model)), 'bf16': FaceClassifier(model, 'bf16'),
-             'onnxruntime': Batched(on_onnxruntime(onnx_file))}
+             'auto': FaceClassifier(model), 'onnxruntime': Batched(on_onnxruntime(onnx_file))}
     detectors = {'default': HaarDetector(), 'live camera': HaarDetector(**LIVE_CAMERA)}
     frame = benchmark_frame()
     faces = np.random.default_rng(0).integers(0, 256, (64, 48, 48), dtype=np.uint8)

@@ -26,12 +26,12 @@ from .checkpoints import BUNDLED_WEIGHTS, load_model, save_weights
 from .faces import FaceDetector, HaarDetector, face_crops, read_image
 
 # %% auto #0
-__all__ = ['MAX_BUNDLE_BYTES', 'PRECISIONS', 'IMAGE_SUFFIXES', 'VIDEO_SUFFIXES', 'PENDING_BYTES', 'COLUMNS', 'NO_FACE',
-           'OUTPUT_FORMATS', 'LIVE_CAMERA', 'bundle_model', 'cpu_has_bf16', 'FaceClassifier', 'Input', 'find_inputs',
-           'open_video', 'video_frames', 'video_info', 'classify_frame', 'classified', 'face_rows', 'predictions_frame',
-           'draw_faces', 'writable', 'write_image', 'annotated_name', 'predict', 'predictions_path',
-           'write_predictions', 'predictions_table', 'benchmark_frame', 'throughput', 'benchmark', 'machine',
-           'CropsToProbabilities', 'onnx_session', 'export_onnx', 'onnx_throughput']
+__all__ = ['MAX_BUNDLE_BYTES', 'PRECISIONS', 'BF16_MIN_BATCH', 'IMAGE_SUFFIXES', 'VIDEO_SUFFIXES', 'PENDING_BYTES', 'COLUMNS',
+           'NO_FACE', 'OUTPUT_FORMATS', 'LIVE_CAMERA', 'bundle_model', 'cpu_has_bf16', 'FaceClassifier', 'Input',
+           'find_inputs', 'open_video', 'video_frames', 'video_info', 'classify_frame', 'classified', 'face_rows',
+           'predictions_frame', 'draw_faces', 'writable', 'write_image', 'annotated_name', 'predict',
+           'predictions_path', 'write_predictions', 'predictions_table', 'benchmark_frame', 'throughput', 'benchmark',
+           'machine', 'CropsToProbabilities', 'onnx_session', 'export_onnx', 'onnx_throughput']
 
 # %% ../nbs/15_predict.ipynb #f45f1ec8
 MAX_BUNDLE_BYTES = 10_000_000  # a weights file shipped in the package is at most 10 MB (issue 6)
@@ -68,6 +68,7 @@ def bundle_model(run:str|Path, # a run folder (its best.safetensors is bundled) 
 
 # %% ../nbs/15_predict.ipynb #2c369c20
 PRECISIONS = ('auto', 'bf16', 'fp32')
+BF16_MIN_BATCH = 16  # 'auto' computes batches of at least this many crops in bf16, smaller ones in fp32
 
 def cpu_has_bf16() -> bool:
     "Whether this processor computes in bf16 natively (AVX-512 BF16 or AMX), so that bf16 autocast is a speed-up, not an emulation."
@@ -85,18 +86,21 @@ class FaceClassifier:
         self.name, self.device = model.config['name'], next(model.parameters()).device
         self.model = fuse(model.eval()).to(memory_format=torch.channels_last)   # fuse copies: the caller's model is untouched
         self.bf16 = precision == 'bf16' or (precision == 'auto' and self.device.type == 'cpu' and cpu_has_bf16())
-        self.precision, self.batch_size = 'bf16' if self.bf16 else 'fp32', batch_size
+        self.min_bf16_batch = BF16_MIN_BATCH if precision == 'auto' else 1
+        self.precision = ('bf16' if self.min_bf16_batch == 1 else f'bf16 from batch {BF16_MIN_BATCH}') if self.bf16 else 'fp32'
+        self.batch_size = batch_size
         self.transform = FaceTransform(model.in_size, train=False)
 
     def __call__(self, faces:np.ndarray, # uint8 (N,48,48) gray crops
                 ) -> np.ndarray: # float32 (N,7) probabilities, columns in the order of `EMOTIONS`
         if faces.dtype != np.uint8 or faces.ndim != 3: raise FermaskError(f"faces must be uint8 (N,48,48), got {faces.dtype} {faces.shape}")
         out = [np.zeros((0, len(EMOTIONS)), np.float32)]
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.inference_mode():
             for start in range(0, len(faces), self.batch_size):
                 crops = torch.from_numpy(faces[start:start + self.batch_size]).to(self.device).unsqueeze(1)
                 x = self.transform(crops).contiguous(memory_format=torch.channels_last)
-                out.append(F.softmax(self.model(x).float(), dim=-1).cpu().numpy())
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16 and len(crops) >= self.min_bf16_batch):
+                    out.append(F.softmax(self.model(x).float(), dim=-1).cpu().numpy())
         return np.concatenate(out)
 
     def __repr__(self): return f"FaceClassifier({self.name}, {self.precision}, batch_size={self.batch_size})"
