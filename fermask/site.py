@@ -11,22 +11,24 @@ from pathlib import Path
 from urllib.parse import urlsplit, unquote
 
 import pandas as pd
+import torch
 
 from .errors import FermaskError, atomic_write
 from .cache import load_fer2013, project_root
-from .report import (PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS, load_records, ablation_table,
+from .report import (PAPER_TABLE2, PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS, load_records, ablation_table,
                             ablation_tests, per_class_recall, per_class_observation)
 from .experiments import PROFILES, profile_config
+from .models import create, count_parameters
 
 # %% auto #0
 __all__ = ['SITE', 'GENERATED', 'API', 'PROFILE_FIDELITY', 'FACE_FIGURES', 'SMALLDOCS_HANDLED', 'CHROMIUM_FLAGS', 'fidelity',
            'pipe_table', 'relative', 'link', 'figure', 'group_runs', 'accuracy_text', 'runs_text', 'setting_text',
-           'ensemble_records', 'record_links', 'masks_gain_text', 'headline_table', 'comparison_table',
-           'ensemble_table', 'ablation_fragment', 'featured_run', 'run_record', 'per_class_fragment', 'face_figures',
-           'examples_figure', 'gradcam_grid', 'table1_fragment', 'counts_fragment', 'experiments_table',
-           'notebooks_table', 'profiles_table', 'choices_table', 'write_fragments', 'api_pages', 'prerender', 'mathml',
-           'mathml_site', 'build_site', 'serving', 'serve_site', 'site_problems', 'find_chromium', 'DevTools',
-           'browser_check']
+           'ensemble_records', 'record_links', 'masks_gain_text', 'headline_table', 'rebuild_parameters',
+           'comparison_table', 'ensemble_table', 'ablation_fragment', 'featured_run', 'run_record',
+           'per_class_fragment', 'face_figures', 'examples_figure', 'gradcam_grid', 'table1_fragment',
+           'counts_fragment', 'experiments_table', 'notebooks_table', 'profiles_table', 'choices_table',
+           'write_fragments', 'api_pages', 'prerender', 'mathml', 'mathml_site', 'build_site', 'serving', 'serve_site',
+           'site_problems', 'find_chromium', 'DevTools', 'browser_check']
 
 # %% ../nbs/19_site.ipynb #3dcd9ffb
 SITE = Path('site')                  # the hand-written pages, the diagrams and the style sheet
@@ -146,6 +148,12 @@ def headline_table(records:pd.DataFrame, # `load_records(...)`
     return pipe_table(rows, 'lrrll')
 
 # %% ../nbs/19_site.ipynb #5e170c2c
+def rebuild_parameters(network:str, # a network of the paper's Table II
+                      ) -> str:
+    "Our rebuild of `network` at its default input size, counted on the meta device (nothing allocated)."
+    with torch.device('meta'): n = count_parameters(create(PAPER_TABLE2[network]['model']))
+    return f"{n['unique'] / 1e6:.1f}M parameters" + (f" ({n['paper'] / 1e6:.1f}M as the paper counts)" if n['paper'] != n['unique'] else '')
+
 def comparison_table(records:pd.DataFrame, # `load_records(...)`
                      page_dir:Path, # the folder of the page the table is written on
                     ) -> str:
@@ -164,7 +172,7 @@ def comparison_table(records:pd.DataFrame, # `load_records(...)`
                          f"{int(runs.epochs.max())} epochs, {r.parameters / 1e6:.1f}M parameters", 'records by seed': record_links(runs, page_dir)})
         if arch in PAPER_ACCURACY and 'paper' not in set(mine.profile):
             rows.append({'network': arch, 'paper (%)': paper, 'ours (%)': 'not run yet', 'with TTA (%)': '',
-                         'our setting': f"`paper`, {paper_size}×{paper_size}: needs a GPU"})
+                         'our setting': f"`paper`, {paper_size}×{paper_size}, {rebuild_parameters(arch)}: needs a GPU"})
     return pipe_table(rows, 'lrrrll')
 
 def ensemble_table(results:Path, # the folder of the run records; an ensemble's record is an `ensemble.json` in it
@@ -335,10 +343,10 @@ def choices_table(records:pd.DataFrame) -> str:
     "Per profile with records: the optimiser, schedule, mask activation and input size its runs used."
     rows = []
     for profile, runs in sorted(records.groupby('profile'), key=lambda kv: fidelity(kv[0])) if len(records) else []:
-        rec = run_record(runs.iloc[0])
-        cfg, model = rec['config'], rec['model']
+        cfg = run_record(runs.iloc[0])['config']
+        activations = {run_record(run)['model'].get('activation') for _, run in runs.iterrows()} - {None}  # networks without masks have none
         rows.append({'profile': f"`{profile}`", 'optimiser': f"{cfg['optimizer']}, lr {cfg['lr']:g}, weight decay {cfg['weight_decay']:g}",
-                     'schedule': cfg['schedule'], 'mask activation': model['activation'], 'input': f"{cfg['size']}×{cfg['size']}"})
+                     'schedule': cfg['schedule'], 'mask activation': ', '.join(sorted(activations)) or 'no masks', 'input': f"{cfg['size']}×{cfg['size']}"})
     return pipe_table(rows) if rows else "No run has been recorded yet.\n"
 
 # %% ../nbs/19_site.ipynb #764ce675
