@@ -4,14 +4,13 @@
 
 # %% ../nbs/16_baselines.ipynb #3253cb63
 from __future__ import annotations
-import inspect
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from torchvision import models as tv
 from .errors import FermaskError, check_choice
-from .models import register_model, create, count_parameters
+from .models import register_model, create, count_parameters, build_registered
 from .report import PAPER_TABLE2
 
 # %% auto #0
@@ -44,19 +43,13 @@ def configured(model:nn.Module, # a freshly built network
     model.gradcam_layer = gradcam_layer
     return model
 
-def build_from_class(cls, # a network class taking `num_classes` and `in_size`, with a `gradcam_layer` class attribute
+def build_from_class(cls, # a network class taking `num_classes` and `in_size`, that sets `.in_size` and has a `gradcam_layer` class attribute
                      name:str, # the registered name
                      args:dict, # the entry point's arguments
                      **overrides, # the caller's arguments, replacing the entry point's
                     ) -> nn.Module:
-    "A `cls` built from `args` and `overrides`, all its arguments (defaults included) recorded as JSON in `.config`."
-    signature = inspect.signature(cls)
-    for key in overrides: check_choice('argument', key, signature.parameters)
-    bound = signature.bind(**{**args, **overrides})
-    bound.apply_defaults()
-    check_input(name, bound.arguments['num_classes'], bound.arguments['in_size'])
-    arguments = {k: list(v) if isinstance(v, tuple) else v for k, v in bound.arguments.items()}
-    return configured(cls(**bound.arguments), name, cls.gradcam_layer, **arguments)
+    "A `cls` built as `fermask.models` builds ResMaskingNet (`build_registered`), after refusing a class count or input size it cannot take."
+    return build_registered(cls, name, args, check=lambda a: check_input(name, a['num_classes'], a['in_size']), **overrides)
 
 # %% ../nbs/16_baselines.ipynb #47768e59
 def torchvision_model(name:str, # the registered name

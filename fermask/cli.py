@@ -32,7 +32,7 @@ from .predict import (FaceClassifier, predict, predictions_path, write_predictio
 __all__ = ['parse_mapping', 'add_options', 'function_rows', 'config_rows', 'data_prepare', 'data_info', 'data_figures', 'models',
            'evaluate', 'train_command', 'literal', 'reproduce_command', 'one_line_warnings', 'predict_command',
            'benchmark_command', 'export_command', 'add_model_commands', 'ensemble_command', 'data_ferplus',
-           'site_build', 'site_serve', 'site_check', 'OneLineErrors', 'build_parser', 'main']
+           'site_build', 'site_serve', 'site_check', 'OneLineErrors', 'calls', 'build_parser', 'main']
 
 # %% ../nbs/20_cli.ipynb #cb7c4555
 def parse_mapping(text:str) -> dict:
@@ -196,20 +196,19 @@ def export_command(onnx:str, # the .onnx file to write
 
 def add_model_commands(commands):
     "Add `predict`, `benchmark` and `export` to the subcommands `commands`."
-    run = lambda func: lambda args: func(**{k: v for k, v in vars(args).items() if k != 'handler'})
     doc = lambda func: func.__doc__.replace('%', '%%')
     p = commands.add_parser('predict', help=doc(predict_command), description=doc(predict_command))
     p.add_argument('paths', nargs='+', metavar='PATH', help='images, videos and folders of them')
     add_options(p, function_rows(predict_command)[1:])
-    p.set_defaults(handler=run(predict_command))
+    p.set_defaults(handler=calls(predict_command))
     b = commands.add_parser('benchmark', help=doc(benchmark_command), description=doc(benchmark_command))
     add_options(b, function_rows(benchmark_command))
-    b.set_defaults(handler=run(benchmark_command))
+    b.set_defaults(handler=calls(benchmark_command))
     e = commands.add_parser('export', help=doc(export_command), description=doc(export_command))
     e.add_argument('--onnx', required=True, nargs='?', const='resmaskingnet_cpu.fer2013_cpu.onnx', metavar='PATH',
                    help='write the model as ONNX to PATH (default: resmaskingnet_cpu.fer2013_cpu.onnx)')
     add_options(e, function_rows(export_command)[1:])
-    e.set_defaults(handler=run(export_command))
+    e.set_defaults(handler=calls(export_command))
 
 # %% ../nbs/20_cli.ipynb #50a34393
 def ensemble_command(runs:list, # run record folders (results/<profile>/<run>) or glob patterns of them
@@ -255,12 +254,16 @@ class OneLineErrors(argparse.ArgumentParser):
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
+def calls(func):
+    "A subcommand's handler: `func` called with the parsed arguments."
+    return lambda args: func(**{k: v for k, v in vars(args).items() if k != 'handler'})
+
 def _command(subparsers, name, func, positional:int=1):
     "A subcommand running `func`; its first `positional` parameters are positional (SOURCE, PATH, CHECKPOINT)."
     doc = func.__doc__.replace('%', '%%')  # argparse formats help with %: '95% intervals' must not read as '% i'
     p = subparsers.add_parser(name, help=doc, description=doc)
     add_options(p, function_rows(func), positional=positional)
-    p.set_defaults(handler=lambda args: func(**{k: v for k, v in vars(args).items() if k != 'handler'}))
+    p.set_defaults(handler=calls(func))
     return p
 
 def build_parser() -> argparse.ArgumentParser:
@@ -295,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = commands.add_parser('ensemble', help=ensemble_command.__doc__, description=ensemble_command.__doc__)
     e.add_argument('runs', nargs='+', metavar='RUN', help='run record folders (results/<profile>/<run>) or glob patterns of them')
     add_options(e, function_rows(ensemble_command)[1:])
-    e.set_defaults(handler=lambda args: ensemble_command(**{k: v for k, v in vars(args).items() if k != 'handler'}))
+    e.set_defaults(handler=calls(ensemble_command))
     site = commands.add_parser('site', help='build, serve and check the website')
     site_commands = site.add_subparsers(title='site commands', required=True, metavar='COMMAND')
     for name, func in [('build', site_build), ('serve', site_serve), ('check', site_check)]: _command(site_commands, name, func, positional=0)

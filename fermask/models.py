@@ -13,8 +13,8 @@ from .masking import ResidualUnit, MaskingBlock, ResidualMaskingBlock, max_mask_
 
 # %% auto #0
 __all__ = ['STEM_STRIDE', 'make_stem', 'stage_sides', 'resnet_stage', 'ResMaskingNet', 'register_model', 'list_models', 'create',
-           'resmaskingnet', 'resnet34', 'resmaskingnet_s48', 'resnet34_s48', 'resmaskingnet_cpu', 'count_parameters',
-           'torchvision_resnet_names', 'table1']
+           'build_registered', 'resmaskingnet', 'resnet34', 'resmaskingnet_s48', 'resnet34_s48', 'resmaskingnet_cpu',
+           'count_parameters', 'torchvision_resnet_names', 'table1']
 
 # %% ../nbs/06_models.ipynb #87903856
 STEM_STRIDE = {'paper': 4, 'compact': 1}  # how much each stem shrinks the input's side
@@ -138,13 +138,19 @@ def create(name:str, # a registered model name, see `list_models`
     "Build the registered model `name`, with `kwargs` overriding its arguments."
     return _registry()[check_choice('model', name, list_models())](**kwargs)
 
-def _build(name:str, args:dict, **overrides) -> ResMaskingNet:
-    "A `ResMaskingNet` from an entry point's `args` and the caller's `overrides`, with `.config` set."
-    valid = inspect.signature(ResMaskingNet).parameters
-    for key in overrides: check_choice('argument', key, valid)
-    bound = inspect.signature(ResMaskingNet).bind(**{**args, **overrides})
+def build_registered(cls, # the network class, e.g. `ResMaskingNet`
+                     name:str, # the registered name
+                     args:dict, # the entry point's arguments
+                     check=None, # called with all the arguments (defaults included) before building, to refuse bad ones
+                     **overrides, # the caller's arguments, replacing the entry point's
+                    ) -> nn.Module:
+    "A `cls` from an entry point's `args` and the caller's `overrides` (names checked), all its arguments recorded as JSON in `.config`."
+    signature = inspect.signature(cls)
+    for key in overrides: check_choice('argument', key, signature.parameters)
+    bound = signature.bind(**{**args, **overrides})
     bound.apply_defaults()
-    model = ResMaskingNet(**bound.arguments)
+    if check: check(bound.arguments)
+    model = cls(**bound.arguments)
     model.config = {'name': name, **{k: list(v) if isinstance(v, tuple) else v for k, v in bound.arguments.items()}}
     return model
 
@@ -152,28 +158,28 @@ def _build(name:str, args:dict, **overrides) -> ResMaskingNet:
 @register_model
 def resmaskingnet(**kwargs):
     "The paper's network: ResNet-34 with masks of depth 4, 3, 2, 1, for 224x224 input (Table I)."
-    return _build('resmaskingnet', dict(mask_depths=(4, 3, 2, 1)), **kwargs)
+    return build_registered(ResMaskingNet, 'resmaskingnet', dict(mask_depths=(4, 3, 2, 1)), **kwargs)
 
 @register_model
 def resnet34(**kwargs):
     "The paper's baseline: the same ResNet-34 stem, stages and head, without masks."
-    return _build('resnet34', dict(mask_depths=(0, 0, 0, 0)), **kwargs)
+    return build_registered(ResMaskingNet, 'resnet34', dict(mask_depths=(0, 0, 0, 0)), **kwargs)
 
 # %% ../nbs/06_models.ipynb #748cd65e
 @register_model
 def resmaskingnet_s48(**kwargs):
     "The paper's network sized for a CPU: native 48x48 input, a quarter of the channels."
-    return _build('resmaskingnet_s48', dict(mask_depths=(4, 3, 2, 1), in_size=48, width=0.25), **kwargs)
+    return build_registered(ResMaskingNet, 'resmaskingnet_s48', dict(mask_depths=(4, 3, 2, 1), in_size=48, width=0.25), **kwargs)
 
 @register_model
 def resnet34_s48(**kwargs):
     "`resmaskingnet_s48` without masks: its ablation twin."
-    return _build('resnet34_s48', dict(mask_depths=(0, 0, 0, 0), in_size=48, width=0.25), **kwargs)
+    return build_registered(ResMaskingNet, 'resnet34_s48', dict(mask_depths=(0, 0, 0, 0), in_size=48, width=0.25), **kwargs)
 
 @register_model
 def resmaskingnet_cpu(**kwargs):
     "ResMaskingNet for a 2-core CPU and for shipping: 96x96 input, a quarter of the channels, masks of depth 2, 2, 1, 1."
-    return _build('resmaskingnet_cpu', dict(mask_depths=(2, 2, 1, 1), in_size=96, width=0.25), **kwargs)
+    return build_registered(ResMaskingNet, 'resmaskingnet_cpu', dict(mask_depths=(2, 2, 1, 1), in_size=96, width=0.25), **kwargs)
 
 # %% ../nbs/06_models.ipynb #ddc48723
 def count_parameters(model:nn.Module, # a `ResMaskingNet` (or any module)
