@@ -178,8 +178,8 @@ def resnet34_s48(**kwargs):
 
 @register_model
 def resmaskingnet_cpu(**kwargs):
-    "ResMaskingNet for a 2-core CPU and for shipping: 96x96 input, a quarter of the channels, masks of depth 2, 2, 1, 1."
-    return build_registered(ResMaskingNet, 'resmaskingnet_cpu', dict(mask_depths=(2, 2, 1, 1), in_size=96, width=0.25), **kwargs)
+    "ResMaskingNet for a 2-core CPU and for shipping: 96x96 input, a quarter of the channels, masks of depth 1."
+    return build_registered(ResMaskingNet, 'resmaskingnet_cpu', dict(mask_depths=(1, 1, 1, 1), in_size=96, width=0.25), **kwargs)
 
 # %% ../nbs/06_models.ipynb #ddc48723
 def count_parameters(model:nn.Module, # a `ResMaskingNet` (or any module)

@@ -42,7 +42,7 @@ class TrainConfig:
     batch_size:int=48 # faces per optimisation step (paper: 48)
     lr:float=1e-4 # learning rate; the peak for 'cosine' and 'onecycle' (paper: 1e-4)
     weight_decay:float=1e-3 # weight decay, decoupled for RAdam (paper: 1e-3)
-    optimizer:str='radam' # 'radam' (authors' code, decoupled weight decay) or 'sgd' (paper's text, with momentum)
+    optimizer:str='radam' # 'radam' (authors' code), 'adamw' (no built-in warm-up; both decoupled weight decay) or 'sgd' (paper's text, momentum)
     momentum:float=0.9 # momentum of SGD (paper: 0.9)
     schedule:str='plateau' # 'plateau' (paper: lr x factor when val accuracy stalls), 'cosine' or 'onecycle' (per step)
     plateau_patience:int=2 # epochs without improvement before the lr is cut (paper: 2)
@@ -73,7 +73,7 @@ def config_docs(cls) -> dict[str, str]:
     return {m[1]: m[2] for klass in reversed(cls.__mro__) if is_dataclass(klass)
             for line in inspect.getsource(klass).splitlines() if (m := _field_comment.match(line))}
 
-CHOICES = {'optimizer': ('radam', 'sgd'), 'schedule': ('plateau', 'cosine', 'onecycle'),
+CHOICES = {'optimizer': ('radam', 'adamw', 'sgd'), 'schedule': ('plateau', 'cosine', 'onecycle'),
            'amp': ('auto', 'bf16', 'fp16', 'off'), 'channels_last': ('auto', 'on', 'off')}
 
 def _check_type(name, value, kind):
@@ -135,9 +135,10 @@ def limit(data:FaceData, # a split
 
 # %% ../nbs/09_training.ipynb #19d64126
 def make_optimizer(cfg:TrainConfig, params) -> torch.optim.Optimizer:
-    "RAdam with decoupled weight decay (the authors' code) or SGD with momentum (the paper's text)."
+    "RAdam (the authors' code) or AdamW, both with decoupled weight decay, or SGD with momentum (the paper's text)."
     if cfg.optimizer == 'radam':
         return torch.optim.RAdam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, decoupled_weight_decay=True)
+    if cfg.optimizer == 'adamw': return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 def make_schedule(cfg:TrainConfig, optimizer, steps_per_epoch:int):
