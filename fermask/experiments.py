@@ -94,7 +94,7 @@ PROFILES = {
     'smoke': dict(model='resmaskingnet', model_args={'width': 0.125}, size=48, epochs=2, batch_size=64, lr=2e-3,
                   schedule='onecycle', train_limit=3000, val_limit=600),
     'ablation': dict(model='resmaskingnet_s48', size=48, epochs=30, batch_size=64, lr=2e-3, schedule='onecycle', early_stop=0),
-    'cpu': dict(model='resmaskingnet_cpu', size=96, epochs=52, batch_size=64, lr=2e-3, optimizer='adamw', weight_decay=0.05, schedule='onecycle',
+    'cpu': dict(model='resmaskingnet_cpu', size=96, epochs=58, batch_size=64, lr=2e-3, optimizer='adamw', weight_decay=0.05, schedule='onecycle',
                 early_stop=0, max_rotation=15.0, max_zoom=0.15, max_shift=0.1, label_smoothing=0.1, amp='bf16',
                 channels_last='on', max_minutes=60.0),
     'baselines': dict(size=48, epochs=8, batch_size=64, lr=2e-3, schedule='onecycle', early_stop=0, amp='bf16', channels_last='on'),
