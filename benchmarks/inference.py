@@ -7,7 +7,8 @@ The bundled model (fermask.load_model(): resmaskingnet_cpu, 96x96 input, 3.7M pa
   bf16        : FaceClassifier(precision='bf16'): fp32's path with bf16 autocast;
   auto        : FaceClassifier(), the default of `predict` and `benchmark`: bf16 for batches of 16 crops
                 or more on processors with bf16 instructions (as this one), fp32 for smaller ones;
-  onnxruntime : the graph written by `fermask export --onnx`, on ONNX Runtime's CPU provider (fp32).
+  onnxruntime : OnnxClassifier(model): the graph `fermask export --onnx` writes, on ONNX Runtime's CPU
+                provider (fp32); `fermask predict --engine onnxruntime`.
 Numbers:
   classify    : 48x48 uint8 crops -> probabilities, faces/s at batch 1 and 64;
   frame by frame : detect + crop + classify a 640x480 frame with one face (fermask.predict.benchmark_frame,
@@ -21,16 +22,15 @@ Numbers:
 Each rate: repeated calls for 5 s (or the seconds given) after two warm-up calls (fermask.predict.throughput).
 Run:  python benchmarks/inference.py | tee benchmarks/inference.txt   (on an otherwise idle machine)
 """
-import sys, tempfile
+import sys
 from datetime import datetime, timezone
-from pathlib import Path
 import numpy as np
 import torch, torch.nn.functional as F
 from fermask.cache import fer2013_splits
 from fermask.checkpoints import load_model
 from fermask.faces import HaarDetector, face_crops
 from fermask.loading import FaceTransform
-from fermask.predict import LIVE_CAMERA, FaceClassifier, benchmark_frame, classified, export_onnx, machine, onnx_session, throughput
+from fermask.predict import LIVE_CAMERA, FaceClassifier, OnnxClassifier, benchmark_frame, classified, machine, throughput
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
 
@@ -40,10 +40,6 @@ def as_loaded(model):
     def classify(faces):
         with torch.no_grad(): return F.softmax(model(transform(torch.from_numpy(faces).unsqueeze(1))), -1).numpy()
     return classify
-
-def on_onnxruntime(path):
-    session = onnx_session(path)
-    return lambda faces: session.run(None, {'faces': faces[:, None]})[0]
 
 class Batched:
     "A classify function with the `batch_size` that fermask.predict.classified reads."
@@ -56,10 +52,8 @@ if __name__ == '__main__':
     print("command: python benchmarks/inference.py\n")
     model, test = load_model(), fer2013_splits()['test']
     print(f"model: {model.config['name']} ({model.metadata['provenance']['run_id']}), {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters\n")
-    onnx_file = Path(tempfile.mkdtemp())/'model.onnx'
-    export_onnx(onnx_file, model)
     paths = {'fp32': FaceClassifier(model, 'fp32'), 'as loaded': Batched(as_loaded(model)), 'bf16': FaceClassifier(model, 'bf16'),
-             'auto': FaceClassifier(model), 'onnxruntime': Batched(on_onnxruntime(onnx_file))}
+             'auto': FaceClassifier(model), 'onnxruntime': OnnxClassifier(model)}
     detectors = {'default': HaarDetector(), 'live camera': HaarDetector(**LIVE_CAMERA)}
     frame = benchmark_frame()
     faces = np.random.default_rng(0).integers(0, 256, (64, 48, 48), dtype=np.uint8)

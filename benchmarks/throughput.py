@@ -11,10 +11,13 @@ counted as 2 FLOPs); achieved FLOP/s = bare bf16 rate x FLOPs per image, and the
 by the GPU's dense bf16 tensor-core peak (the table below, or --peak-tflops). A convolutional network with
 small feature maps, batch norms and element-wise masks is far from matmul-bound: expect a modest fraction.
 Run on a GPU:  python benchmarks/throughput.py | tee benchmarks/gpu.txt
-The CPU profile's formats on our 2 cores (an idle machine):
-  python benchmarks/throughput.py --device cpu --model resmaskingnet_cpu --size 96 --batch 64 --steps 8 --formats fp32 bf16-cl --no-trainer | tee benchmarks/cpu_formats.txt
+The CPU profile's formats on our 2 cores (an idle machine), for resmaskingnet_cpu, then the same network with
+the deeper masks of session 2's run, then resmaskingnet_s48 at 96x96:
+  python benchmarks/throughput.py --device cpu --model resmaskingnet_cpu --size 96 --batch 64 --steps 30 --formats fp32 bf16-cl --no-trainer | tee benchmarks/cpu_formats.txt
+  python benchmarks/throughput.py --device cpu --model resmaskingnet_cpu --model-args '{"mask_depths": [2, 2, 1, 1]}' --size 96 --batch 64 --steps 30 --formats fp32 bf16-cl --no-trainer | tee -a benchmarks/cpu_formats.txt
+  python benchmarks/throughput.py --device cpu --model resmaskingnet_s48 --size 96 --batch 64 --steps 30 --formats fp32 bf16-cl --no-trainer | tee -a benchmarks/cpu_formats.txt
 """
-import argparse, os, platform, statistics, sys, tempfile, time
+import argparse, json, os, shlex, platform, statistics, sys, tempfile, time
 from datetime import datetime, timezone
 import torch, torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
@@ -55,9 +58,9 @@ def bare_rate(model, size, batch, steps, device, fmt='bf16-cl'):
     for _ in range(3): step()  # warm-up, and cuDNN's autotuning
     return batch / statistics.median(step() for _ in range(steps))
 
-def trainer_rate(model, size, batch, steps, device):
+def trainer_rate(model, model_args, size, batch, steps, device):
     n = steps * batch
-    cfg = TrainConfig(model=model, size=size, epochs=2, batch_size=batch, train_limit=n, val_limit=batch,
+    cfg = TrainConfig(model=model, model_args=model_args, size=size, epochs=2, batch_size=batch, train_limit=n, val_limit=batch,
                       amp='bf16', channels_last='on', deterministic=False, device=str(device), progress=False)
     with tempfile.TemporaryDirectory() as d: result = train(cfg, d, fer2013_splits())
     return n / result.history[1]['train_seconds']
@@ -69,15 +72,16 @@ if __name__ == '__main__':
     ap.add_argument('--steps', type=int, default=30); ap.add_argument('--formats', nargs='+', default=['bf16-cl'], choices=['bf16-cl', 'fp32'])
     ap.add_argument('--peak-tflops', type=float, default=None, help="the GPU's dense bf16 peak, if not in the table")
     ap.add_argument('--no-trainer', action='store_true', help='only the bare step')
+    ap.add_argument('--model-args', type=json.loads, default={}, help='the model\'s arguments as JSON, e.g. \'{"mask_depths": [2, 2, 1, 1]}\'')
     args = ap.parse_args()
     device = torch.device(args.device)
     set_determinism(False, 0)
-    model = create(args.model, in_size=args.size).to(device).train()
+    model = create(args.model, in_size=args.size, **args.model_args).to(device).train()
     name = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores'
     print(__doc__.split('\n')[0])
     print(f"date {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {name}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"{args.model} at {args.size}x{args.size}, batch {args.batch}")
-    print(f"command: python benchmarks/throughput.py {' '.join(sys.argv[1:])}\n")
+          f"{args.model}{' ' + json.dumps(args.model_args) if args.model_args else ''} at {args.size}x{args.size}, batch {args.batch}")
+    print(f"command: python benchmarks/throughput.py {shlex.join(sys.argv[1:])}\n")
     flops = flops_per_image(model, args.size, device)
     print(f"work per image (forward + backward): {flops / 1e9:.2f} GFLOP")
     peak = args.peak_tflops or peak_tflops(device)
@@ -87,5 +91,5 @@ if __name__ == '__main__':
         share = f" = {100 * achieved / peak:.1f}% of the {peak:.0f} TFLOP/s bf16 peak" if peak and fmt == 'bf16-cl' else ''
         print(f"bare step, {fmt:7s}: {rate:8.1f} images/s = {achieved:.2f} TFLOP/s{share}", flush=True)
     if not args.no_trainer:
-        full = trainer_rate(args.model, args.size, args.batch, args.steps, device)
+        full = trainer_rate(args.model, args.model_args, args.size, args.batch, args.steps, device)
         print(f"trainer, bf16-cl  : {full:8.1f} images/s; an epoch of FER2013's 28,709 training faces: {28709 / full / 60:.1f} min")

@@ -38,7 +38,7 @@ def read_weights(path:str|Path, # a `.safetensors` file
     path = Path(path)
     if not path.is_file(): raise FermaskError(f"weights file not found: {path}")
     with path.open('rb') as f: head = f.read(9)
-    if head[:2] == b'PK' or head[:1] == b'\x80':
+    if head[8:9] != b'{' and (head[:2] == b'PK' or head[:1] == b'\x80'):
         raise FermaskError(f"{path} is a pickle (torch.save) file, not safetensors: fermask never unpickles "
                            f"weights; save them with safetensors.torch.save_file")
     try:

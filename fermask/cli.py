@@ -25,7 +25,7 @@ from .ferplus import prepare_ferplus_cache
 from .site import build_site, serve_site, site_problems, browser_check
 from .checkpoints import load_model
 from .faces import make_detector
-from .predict import (FaceClassifier, predict, predictions_path, write_predictions, predictions_table, benchmark, machine,
+from .predict import (make_classifier, predict, predictions_path, write_predictions, predictions_table, benchmark, machine,
                              export_onnx, onnx_throughput)
 
 # %% auto #0
@@ -160,14 +160,15 @@ def predict_command(paths:list, # images, videos and folders of them
                     detector:str='haar', # 'haar', a Haar cascade .xml, or a YuNet .onnx model file
                     min_face:int=48, # the smallest face looked for, in pixels
                     min_face_fraction:float=0.1, # ... or this fraction of the image's shorter side, if that is larger
-                    precision:str='auto', # 'auto' (bf16 where the CPU has bf16 instructions), 'bf16' or 'fp32'
+                    engine:str='torch', # 'torch', or 'onnxruntime' (fastest one frame at a time, e.g. a live camera; needs the onnx extra)
+                    precision:str='auto', # the torch engine's: 'auto' (bf16 where the CPU has bf16 instructions), 'bf16' or 'fp32'
                     batch_size:int=64, # faces classified together
                     video_step:int=1, # classify every n-th frame of videos
                     progress:bool=True, # progress bars for folders and videos
                    ):
     "Find the faces in images, videos and folders; print each face's box, label and 7 probabilities."
     if out: predictions_path(out)   # refuse an unwritable output before any work
-    classifier = FaceClassifier(load_model(weights) if weights else None, precision, batch_size)
+    classifier = make_classifier(load_model(weights) if weights else None, engine, precision, batch_size)
     with one_line_warnings():
         df = predict(paths, classifier, make_detector(detector, min_face=min_face, min_face_fraction=min_face_fraction),
                      annotate or None, video_step, progress)
@@ -176,11 +177,12 @@ def predict_command(paths:list, # images, videos and folders of them
     if annotate: print(f"annotated copies in {annotate}")
 
 def benchmark_command(weights:str='', # a weights file ('' : the model bundled with fermask)
-                      precision:str='auto', # 'auto' (bf16 where the CPU has bf16 instructions), 'bf16' or 'fp32'
+                      engine:str='torch', # 'torch', or 'onnxruntime' (needs the onnx extra)
+                      precision:str='auto', # the torch engine's: 'auto' (bf16 where the CPU has bf16 instructions), 'bf16' or 'fp32'
                       seconds:float=2.0, # time spent measuring each number
                      ):
     "Measure this machine: faces/s classified at batch 1 and 64; frames/s detected and end to end on a 640x480 frame with one face."
-    classifier = FaceClassifier(load_model(weights) if weights else None, precision)
+    classifier = make_classifier(load_model(weights) if weights else None, engine, precision)
     print(f"{classifier} on {machine()}")
     print(benchmark(classifier, seconds=seconds).to_string(index=False, float_format=lambda v: f'{v:.1f}'))
 
