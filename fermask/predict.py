@@ -469,7 +469,7 @@ class OnnxClassifier:
                 ):
         if not (isinstance(batch_size, int) and batch_size > 0): raise FermaskError(f"batch_size must be a positive integer, got {batch_size!r}")
         model = load_model() if model is None else model
-        self.name, self.batch_size, self.precision = model.config['name'], batch_size, 'fp32'
+        self.name, self.batch_size = model.config['name'], batch_size
         with tempfile.TemporaryDirectory() as folder:   # the session keeps the graph in memory
             self.session = onnx_session(export_onnx(Path(folder)/'model.onnx', model)['path'])
 
