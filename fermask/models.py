@@ -72,6 +72,7 @@ class ResMaskingNet(nn.Module):
                  dropout:float=0.0, # dropout before the classifier (the authors' "dropout1" variant)
                  stem:str='paper', # 'paper' (7x7/2 conv + 3x3/2 max-pool, Table I) or 'compact' (3x3/1 conv, for 48x48)
                  in_channels:int=3, # channels of the input images (the paper: gray replicated to RGB)
+                 zero_init_residual:bool=False, # start each backbone unit's last batch norm at weight 0, so the unit starts as its shortcut (Goyal et al. 2017)
                 ):
         super().__init__()
         for name, value, least in [('layers', layers, 1), ('mask_depths', mask_depths, 0)]:
@@ -98,15 +99,19 @@ class ResMaskingNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(channels[-1], num_classes)
+        self.zero_init_residual = zero_init_residual
         self.reset_parameters()
 
     def reset_parameters(self):
-        "torchvision's ResNet initialisation: He-normal convolutions, batch norm at weight 1 and bias 0."
+        "torchvision's ResNet initialisation: He-normal convolutions, batch norm at weight 1 and bias 0 (weight 0 at the end of each backbone unit's branch with `zero_init_residual`)."
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+        if self.zero_init_residual:
+            for block in self.stages:
+                for unit in block.stage: nn.init.zeros_(unit.bn2.weight)
 
     def forward_features(self, x:Tensor) -> Tensor:  # (B, 3, S, S) -> (B, 512, S/32, S/32) with the paper's stem
         return self.stages(self.stem(x))
