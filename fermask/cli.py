@@ -132,9 +132,11 @@ def train_command(args:argparse.Namespace):
 
 # %% ../nbs/20_cli.ipynb #cb305df7
 def literal(text:str):
-    "`text` as a Python literal if it is one (`'10'` -> 10, `'True'` -> True), else the string itself."
+    "`text` as a Python literal or JSON if it is one (`'10'` -> 10, `'True'` -> True, `'{\"a\": true}'` -> {'a': True}), else the string itself."
     try: return ast.literal_eval(text)
-    except (ValueError, SyntaxError): return text
+    except (ValueError, SyntaxError): pass
+    try: return json.loads(text)  # the form a run record's `command` writes
+    except json.JSONDecodeError: return text
 
 def reproduce_command(args:argparse.Namespace):
     "Run a profile's chain and print where its record went."
