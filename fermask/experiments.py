@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_experiments.ipynb #c6ddbf40
 from __future__ import annotations
-import ast, json, os, platform, shutil, subprocess, sys, time
+import ast, json, os, platform, shlex, shutil, subprocess, sys, time
 from dataclasses import dataclass, asdict, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +24,7 @@ from .data_figures import save_figure
 # %% auto #0
 __all__ = ['STEPS', 'PROFILES', 'TrainStep', 'EvaluateStep', 'ExplainStep', 'DatasetStep', 'ReportStep', 'EnsembleStep',
            'notebook_config', 'profile_config', 'run_id', 'experiments_dir', 'run_notebook', 'git_commit',
-           'environment', 'learning_curves_figure', 'write_record', 'reproduce']
+           'environment', 'learning_curves_figure', 'write_record', 'command_line', 'reproduce']
 
 # %% ../nbs/12_experiments.ipynb #4f82c19e
 @dataclass
@@ -202,6 +202,16 @@ def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir
     return record
 
 # %% ../nbs/12_experiments.ipynb #81b15138
+def command_line(profile:str, # the profile
+                 overrides:dict, # parameter -> value, replacing the profile's
+                 run:str='', # the run's folder name ('' or `run_id`'s: not written)
+                ) -> str:
+    "The `fermask reproduce` command that makes the run of `profile` with `overrides` in the folder `run`."
+    values = [f'-p {k} {shlex.quote(v if isinstance(v, str) else json.dumps(v))}' for k, v in overrides.items()]
+    named = [f'--run {shlex.quote(run)}'] if run and run != run_id(profile, overrides) else []
+    return ' '.join(['fermask reproduce --profile', profile, *values, *named])
+
+# %% ../nbs/12_experiments.ipynb #16822990
 def reproduce(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'paper'
               overrides:dict|None=None, # parameter -> value, replacing the profile's
               run:str='', # the run's folder name ('' : from the model, seed and overrides)
@@ -214,8 +224,7 @@ def reproduce(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'paper'
     run = run or run_id(profile, overrides)
     root = Path(root or project_root() or '.').absolute()
     run_dir, record_dir = root/'runs'/profile/run, root/'results'/profile/run
-    command = ' '.join(['fermask reproduce --profile', profile, *(f'-p {k} {json.dumps(v) if not isinstance(v, str) else v}'
-                                                                 for k, v in overrides.items())] + ([f'--run {run}'] if run != run_id(profile, overrides) else []))
+    command = command_line(profile, overrides, run)
     t0, commit = time.perf_counter(), git_commit()  # the code that runs is the code of now, not of when the record is written
     run_notebook('train', {**asdict(cfg), 'run_dir': str(run_dir)}, run_dir/'train.ipynb', root)
     checkpoint = str(run_dir/'best.safetensors')
