@@ -119,7 +119,7 @@ def masks_gain_text(records:pd.DataFrame) -> tuple[str, str]:
     if not len(tests): return 'not run yet', ''
     tests = tests[tests.profile.map(fidelity) == tests.profile.map(fidelity).min()]
     p = ', '.join(f"{v:.2g}" for v in tests.mcnemar_p)
-    return (f"{tests.difference.mean():+.2f} points (`{tests.profile.iloc[0]}` profile, {len(tests)} paired seeds)",
+    return (f"{tests.difference.mean():+.2f} points (`{tests.profile.iloc[0]}` profile, {len(tests)} paired seed{'s' if len(tests) > 1 else ''})",
             f"McNemar p by seed: {p}")
 
 def headline_table(records:pd.DataFrame, # `load_records(...)`
