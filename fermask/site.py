@@ -332,7 +332,7 @@ def profiles_table(records:pd.DataFrame) -> str:
     for profile in PROFILES:
         cfg = profile_config(profile)
         mine = records[records.profile == profile] if len(records) else records
-        times = '; '.join(f"`{model}`: {runs.train_minutes.mean():.1f} min for {int(runs.epochs.max())} epochs ({len(runs)} runs, {runs.device.iloc[0]})"
+        times = '; '.join(f"`{model}`: {runs.train_minutes.mean():.1f} min for {int(runs.epochs.max())} epochs ({len(runs)} run{'s' if len(runs) > 1 else ''}, {runs.device.iloc[0]})"
                           for model, runs in mine.groupby('model')) if len(mine) else 'no record yet'
         rows.append({'profile': f"`{profile}`", 'model': f"`{cfg.model}`", 'input': f"{cfg.size}×{cfg.size}",
                      'epochs': cfg.epochs, 'training time measured': times})
