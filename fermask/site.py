@@ -22,10 +22,10 @@ from .models import create, count_parameters
 
 # %% auto #0
 __all__ = ['SITE', 'GENERATED', 'API', 'PROFILE_FIDELITY', 'FACE_FIGURES', 'SMALLDOCS_HANDLED', 'CHROMIUM_FLAGS', 'fidelity',
-           'pipe_table', 'relative', 'link', 'figure', 'group_runs', 'accuracy_text', 'runs_text', 'setting_text',
-           'ensemble_records', 'record_links', 'masks_gain_text', 'headline_table', 'rebuild_parameters',
-           'comparison_table', 'ensemble_table', 'ablation_fragment', 'featured_run', 'run_record',
-           'per_class_fragment', 'face_figures', 'examples_figure', 'gradcam_grid', 'table1_fragment',
+           'pipe_table', 'relative', 'link', 'figure', 'group_runs', 'accuracy_text', 'count_text', 'runs_text',
+           'setting_text', 'ensemble_records', 'record_links', 'masks_gain_text', 'headline_table',
+           'rebuild_parameters', 'comparison_table', 'ensemble_table', 'ablation_fragment', 'featured_run',
+           'run_record', 'per_class_fragment', 'face_figures', 'examples_figure', 'gradcam_grid', 'table1_fragment',
            'counts_fragment', 'experiments_table', 'notebooks_table', 'profiles_table', 'choices_table',
            'write_fragments', 'api_pages', 'prerender', 'mathml', 'mathml_site', 'build_site', 'serving', 'serve_site',
            'site_problems', 'find_chromium', 'DevTools', 'browser_check']
@@ -91,9 +91,13 @@ def accuracy_text(runs:pd.DataFrame, # runs of one group
     values = runs[column]
     return f"{values.iloc[0]:.2f}" if len(values) == 1 else f"{values.mean():.2f}\u00a0±\u00a0{values.std():.2f}"  # unbroken
 
+def count_text(n:int, noun:str) -> str:
+    "`n` and `noun`, plural unless `n` is 1: '1 run', '3 runs'."
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
 def runs_text(runs:pd.DataFrame) -> str:
     "How many runs a number is made of."
-    return '1 run' if len(runs) == 1 else f"{len(runs)} seeds"
+    return count_text(1, 'run') if len(runs) == 1 else count_text(len(runs), 'seed')
 
 def setting_text(runs:pd.DataFrame) -> str:
     "How a group was trained, in a few words."
@@ -119,7 +123,7 @@ def masks_gain_text(records:pd.DataFrame) -> tuple[str, str]:
     if not len(tests): return 'not run yet', ''
     tests = tests[tests.profile.map(fidelity) == tests.profile.map(fidelity).min()]
     p = ', '.join(f"{v:.2g}" for v in tests.mcnemar_p)
-    return (f"{tests.difference.mean():+.2f} points (`{tests.profile.iloc[0]}` profile, {len(tests)} paired seed{'s' if len(tests) > 1 else ''})",
+    return (f"{tests.difference.mean():+.2f} points (`{tests.profile.iloc[0]}` profile, {count_text(len(tests), 'paired seed')})",
             f"McNemar p by seed: {p}")
 
 def headline_table(records:pd.DataFrame, # `load_records(...)`
@@ -332,7 +336,7 @@ def profiles_table(records:pd.DataFrame) -> str:
     for profile in PROFILES:
         cfg = profile_config(profile)
         mine = records[records.profile == profile] if len(records) else records
-        times = '; '.join(f"`{model}`: {runs.train_minutes.mean():.1f} min for {int(runs.epochs.max())} epochs ({len(runs)} run{'s' if len(runs) > 1 else ''}, {runs.device.iloc[0]})"
+        times = '; '.join(f"`{model}`: {runs.train_minutes.mean():.1f} min for {int(runs.epochs.max())} epochs ({count_text(len(runs), 'run')}, {runs.device.iloc[0]})"
                           for model, runs in mine.groupby('model')) if len(mine) else 'no record yet'
         rows.append({'profile': f"`{profile}`", 'model': f"`{cfg.model}`", 'input': f"{cfg.size}×{cfg.size}",
                      'epochs': cfg.epochs, 'training time measured': times})
