@@ -84,6 +84,7 @@ class ResMaskingNet(nn.Module):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise FermaskError(f"num_classes {num_classes!r} must be a positive integer")
         check_choice('activation', activation, ['sigmoid', 'softmax'])
+        if not isinstance(zero_init_residual, bool): raise FermaskError(f"zero_init_residual {zero_init_residual!r} must be True or False")
         sides = stage_sides(in_size, stem)
         base = max(8, round(64 * width))
         channels = [base * 2**i for i in range(4)]  # ResNet-34: 64, 128, 256, 512
