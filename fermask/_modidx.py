@@ -422,4 +422,5 @@ d = { 'settings': { 'branch': 'main',
                                   'fermask.training.share_buffers': ('training.html#share_buffers', 'fermask/training.py'),
                                   'fermask.training.start_distributed': ('training.html#start_distributed', 'fermask/training.py'),
                                   'fermask.training.train': ('training.html#train', 'fermask/training.py'),
-                                  'fermask.training.uses_channels_last': ('training.html#uses_channels_last', 'fermask/training.py')}}}
+                                  'fermask.training.uses_channels_last': ('training.html#uses_channels_last', 'fermask/training.py'),
+                                  'fermask.training.weight_average': ('training.html#weight_average', 'fermask/training.py')}}}

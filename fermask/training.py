@@ -16,6 +16,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from .errors import FermaskError, atomic_write, check_choice
@@ -28,8 +29,8 @@ from .evaluation import predict_probs
 
 # %% auto #0
 __all__ = ['CHOICES', 'RESULT_NEUTRAL', 'TrainConfig', 'config_docs', 'config_from', 'pick_device', 'autocast_dtype',
-           'uses_channels_last', 'set_determinism', 'limit', 'make_optimizer', 'make_schedule', 'start_distributed',
-           'part', 'all_sum', 'share_buffers', 'TrainingStep', 'TrainResult', 'train']
+           'uses_channels_last', 'set_determinism', 'limit', 'make_optimizer', 'make_schedule', 'weight_average',
+           'start_distributed', 'part', 'all_sum', 'share_buffers', 'TrainingStep', 'TrainResult', 'train']
 
 # %% ../nbs/09_training.ipynb #17547fd8
 @dataclass
@@ -53,6 +54,7 @@ class TrainConfig:
     max_shift:float=0.0 # training shifts move the face by up to this fraction of its side along each axis (paper: 0)
     flip:bool=True # random horizontal flips in training (paper: yes)
     label_smoothing:float=0.0 # label smoothing of the cross-entropy (paper: 0)
+    ema:float=0.0 # decay per step of an exponential moving average of the weights, which is then what is validated and kept (0: none; paper: none)
     train_limit:int=0 # train on this many images of a seeded permutation of the training split (0: all)
     val_limit:int=0 # validate on this many images of a seeded permutation of the validation split (0: all)
     max_minutes:float=0.0 # do not start an epoch that would end after this many minutes of training (0: no limit)
@@ -98,6 +100,7 @@ def config_from(cls, # a configuration dataclass, e.g. `TrainConfig`
             raise FermaskError(f"parameter {name} must not be negative, got {value}")
     for name in ('epochs', 'batch_size', 'lr', 'size'):
         if name in values and values[name] <= 0: raise FermaskError(f"parameter {name} must be positive, got {values[name]}")
+    if values.get('ema', 0) >= 1: raise FermaskError(f"parameter ema must be below 1 (a decay per step, e.g. 0.999), got {values['ema']}")
     return cls(**values)
 
 # %% ../nbs/09_training.ipynb #5042a223
@@ -149,6 +152,12 @@ def make_schedule(cfg:TrainConfig, optimizer, steps_per_epoch:int):
                                                           patience=cfg.plateau_patience)
     if cfg.schedule == 'cosine': return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total, pct_start=0.2)
+
+# %% ../nbs/09_training.ipynb #e7919d03
+def weight_average(cfg:TrainConfig, model:nn.Module) -> AveragedModel|None:
+    "An exponential moving average of `model`'s weights and batch-norm statistics with decay `cfg.ema` per step (None when `cfg.ema` is 0)."
+    if not cfg.ema: return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
 
 # %% ../nbs/09_training.ipynb #4dd52b7a
 def start_distributed(device:str='auto', # the run's device setting (see `pick_device`)
@@ -235,6 +244,8 @@ def train(cfg:TrainConfig, # the run's configuration
     steps = math.ceil(len(train_data) / cfg.batch_size)
     schedule = make_schedule(cfg, optimizer, steps)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    average = weight_average(cfg, model)
+    kept = model if average is None else average.module  # the weights that are validated and saved as best
     augment = FaceTransform(cfg.size, train=True, max_rotation=cfg.max_rotation, flip=cfg.flip, max_zoom=cfg.max_zoom, max_shift=cfg.max_shift)
 
     history, best, best_epoch, stalled, start = [], -1.0, 0, 0, 0
@@ -246,6 +257,7 @@ def train(cfg:TrainConfig, # the run's configuration
                                f"use a new run folder")
         optimizer.load_state_dict(state['optimizer']); schedule.load_state_dict(state['schedule'])
         scaler.load_state_dict(state['scaler']); torch.set_rng_state(state['rng'])
+        if average is not None: average.load_state_dict(state['average'])
         history, best, best_epoch, stalled, start = state['history'], state['best'], state['best_epoch'], state['stalled'], last
         if rank == 0: print(f"resuming {run_dir} after epoch {last} (best val accuracy {best:.4f} at epoch {best_epoch})")
     elif rank == 0:
@@ -273,12 +285,13 @@ def train(cfg:TrainConfig, # the run's configuration
             scaler.step(optimizer)
             scaler.update()
             if cfg.schedule != 'plateau': schedule.step()
+            if average is not None: average.update_parameters(model)
             loss_sum += loss.detach() * len(y); correct += (logits.argmax(1) == y).sum(); seen += len(y)
             if i % 20 == 0: batches.set_postfix(loss=f'{loss_sum.item() / seen:.3f}', acc=f'{correct.item() / seen:.3f}')
 
         train_seconds = time.perf_counter() - t0  # the batch loop alone: data, augmentation, forward, backward, step
-        share_buffers(model)
-        probs = predict_probs(model, val_part, cfg.size, device=device, autocast_dtype=dtype)
+        share_buffers(model); share_buffers(kept)
+        probs = predict_probs(kept, val_part, cfg.size, device=device, autocast_dtype=dtype)
         val_right = float((probs.argmax(1) == val_part.labels).sum())
         val_nll = float(-np.log(np.maximum(probs[np.arange(len(probs)), val_part.labels], 1e-12)).sum())
         train_loss, train_right, val_right, val_nll = all_sum([loss_sum.item(), correct.item(), val_right, val_nll], device)
@@ -286,7 +299,7 @@ def train(cfg:TrainConfig, # the run's configuration
         if cfg.schedule == 'plateau': schedule.step(val_accuracy)
         if val_accuracy > best:
             best, best_epoch, stalled = val_accuracy, epoch, 0
-            if rank == 0: save_weights(model, run_dir/'best.safetensors', {'epoch': epoch, 'val_accuracy': val_accuracy, 'train_config': asdict(cfg)})
+            if rank == 0: save_weights(kept, run_dir/'best.safetensors', {'epoch': epoch, 'val_accuracy': val_accuracy, 'train_config': asdict(cfg)})
         else: stalled += 1
         train_seconds, seconds = all_sum([train_seconds, time.perf_counter() - t0], device, dist.ReduceOp.MAX)
         history.append({'epoch': epoch, 'train_loss': train_loss / len(train_data), 'train_accuracy': train_right / len(train_data),
@@ -297,7 +310,7 @@ def train(cfg:TrainConfig, # the run's configuration
             save_checkpoint(run_dir, epoch, model, {
                 'config': asdict(cfg), 'history': history, 'best': best, 'best_epoch': best_epoch, 'stalled': stalled,
                 'optimizer': optimizer.state_dict(), 'schedule': schedule.state_dict(), 'scaler': scaler.state_dict(),
-                'rng': torch.get_rng_state()})
+                'rng': torch.get_rng_state(), 'average': None if average is None else average.state_dict()})
             h = history[-1]
             print(f"epoch {epoch:3d}  train loss {h['train_loss']:.4f} acc {h['train_accuracy']:.4f}  "
                   f"val loss {val_loss:.4f} acc {val_accuracy:.4f}  lr {h['lr']:.2e}  {h['seconds']:.0f}s", flush=True)
