@@ -5,6 +5,7 @@
 # %% ../nbs/11_report.ipynb #becb726f
 from __future__ import annotations
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pandas as pd
 
 from .data import EMOTIONS
 from .evaluation import load_predictions, mcnemar
-from .training import RESULT_NEUTRAL
+from .training import RESULT_NEUTRAL, TrainConfig
 
 # %% auto #0
 __all__ = ['PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_ACCURACY', 'PAPER_ENSEMBLE_ACCURACY', 'PAPER_PARAMETERS', 'architecture',
@@ -50,6 +51,7 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
     for path in sorted(Path(results).glob('*/*/run.json')):
         r = json.loads(path.read_text())
         test, val = r['metrics']['test'], r['metrics']['val']
+        config = {**asdict(TrainConfig()), **r['config']}  # a field added since the record was written: its default, which is what the code did before
         rows.append({'profile': r['profile'], 'run': r['run_id'], 'architecture': architecture(r['model']),
                      'model': r['model']['name'], 'seed': r['config']['seed'], 'size': r['config']['size'],
                      'epochs': r['training']['epochs_run'], 'parameters': r['parameters']['unique'] if r.get('parameters') else None,
@@ -57,7 +59,7 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
                      'test_ci_low': 100 * test['tta_none']['accuracy_ci95'][0], 'test_ci_high': 100 * test['tta_none']['accuracy_ci95'][1],
                      'test_flip': 100 * test['tta_flip']['accuracy'], 'test_random': 100 * test['tta_random']['accuracy'],
                      'train_minutes': r['training']['train_minutes'], 'device': r['environment']['device'],
-                     'recipe': json.dumps({k: v for k, v in r['config'].items() if k not in ('model', 'model_args', 'seed', *RESULT_NEUTRAL)}, sort_keys=True),
+                     'recipe': json.dumps({k: v for k, v in config.items() if k not in ('model', 'model_args', 'seed', *RESULT_NEUTRAL)}, sort_keys=True),
                      'command': r['command'], 'path': str(path.parent)})
     return pd.DataFrame(rows)
 
