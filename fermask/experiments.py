@@ -97,7 +97,7 @@ PROFILES = {
     'cpu': dict(model='resmaskingnet_cpu', model_args={'zero_init_residual': True}, size=96, epochs=58, batch_size=64, lr=2e-3,
                 optimizer='adamw', weight_decay=0.02, schedule='onecycle',
                 early_stop=0, max_rotation=15.0, max_zoom=0.15, max_shift=0.1, label_smoothing=0.1, amp='bf16',
-                channels_last='on', max_minutes=60.0),
+                channels_last='on', max_minutes=60.0, ema=0.999),
     'baselines': dict(size=48, epochs=8, batch_size=64, lr=2e-3, schedule='onecycle', early_stop=0, amp='bf16', channels_last='on'),
     'paper': dict(deterministic=False),
 }
