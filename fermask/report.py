@@ -53,7 +53,7 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
         test, val = r['metrics']['test'], r['metrics']['val']
         config = {**asdict(TrainConfig()), **r['config']}  # a field added since the record was written: its default, which is what the code did before
         rows.append({'profile': r['profile'], 'run': r['run_id'], 'architecture': architecture(r['model']),
-                     'model': r['model']['name'], 'seed': r['config']['seed'], 'size': r['config']['size'],
+                     'model': r['model']['name'], 'seed': config['seed'], 'size': config['size'],
                      'epochs': r['training']['epochs_run'], 'parameters': r['parameters']['unique'] if r.get('parameters') else None,
                      'val': 100 * val['tta_none']['accuracy'], 'test': 100 * test['tta_none']['accuracy'],
                      'test_ci_low': 100 * test['tta_none']['accuracy_ci95'][0], 'test_ci_high': 100 * test['tta_none']['accuracy_ci95'][1],

@@ -290,7 +290,8 @@ def train(cfg:TrainConfig, # the run's configuration
             if i % 20 == 0: batches.set_postfix(loss=f'{loss_sum.item() / seen:.3f}', acc=f'{correct.item() / seen:.3f}')
 
         train_seconds = time.perf_counter() - t0  # the batch loop alone: data, augmentation, forward, backward, step
-        share_buffers(model); share_buffers(kept)
+        share_buffers(model)
+        if average is not None: share_buffers(average.module)
         probs = predict_probs(kept, val_part, cfg.size, device=device, autocast_dtype=dtype)
         val_right = float((probs.argmax(1) == val_part.labels).sum())
         val_nll = float(-np.log(np.maximum(probs[np.arange(len(probs)), val_part.labels], 1e-12)).sum())
