@@ -14,7 +14,7 @@ from .masking import ResidualUnit, MaskingBlock, ResidualMaskingBlock, max_mask_
 # %% auto #0
 __all__ = ['STEM_STRIDE', 'make_stem', 'stage_sides', 'resnet_stage', 'ResMaskingNet', 'register_model', 'list_models', 'create',
            'build_registered', 'resmaskingnet', 'resnet34', 'resmaskingnet_s48', 'resnet34_s48', 'resmaskingnet_cpu',
-           'count_parameters', 'torchvision_resnet_names', 'table1']
+           'resnet34_cpu', 'count_parameters', 'torchvision_resnet_names', 'table1']
 
 # %% ../nbs/06_models.ipynb #87903856
 STEM_STRIDE = {'paper': 4, 'compact': 1}  # how much each stem shrinks the input's side
@@ -186,6 +186,11 @@ def resnet34_s48(**kwargs):
 def resmaskingnet_cpu(**kwargs):
     "ResMaskingNet for a 2-core CPU and for shipping: 96x96 input, a quarter of the channels, masks of depth 1."
     return build_registered(ResMaskingNet, 'resmaskingnet_cpu', dict(mask_depths=(1, 1, 1, 1), in_size=96, width=0.25), **kwargs)
+
+@register_model
+def resnet34_cpu(**kwargs):
+    "`resmaskingnet_cpu` without masks: its ablation twin."
+    return build_registered(ResMaskingNet, 'resnet34_cpu', dict(mask_depths=(0, 0, 0, 0), in_size=96, width=0.25), **kwargs)
 
 # %% ../nbs/06_models.ipynb #ddc48723
 def count_parameters(model:nn.Module, # a `ResMaskingNet` (or any module)
