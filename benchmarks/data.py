@@ -8,7 +8,8 @@ Run:  python benchmarks/data.py | tee benchmarks/data.txt
 import os, platform, statistics, sys, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
-from fermask.cache import find_fer2013, load_cache, prepare_cache
+from fermask.data import find_fer2013
+from fermask.cache import load_cache, prepare_cache
 
 def seconds(work):
     "Wall time of `work()` in seconds, and its result."

@@ -4,44 +4,15 @@
 
 # %% ../nbs/02_cache.ipynb #bc0f7a9e
 from __future__ import annotations
-import hashlib, json, os, zipfile
+import hashlib, json, zipfile
 from pathlib import Path
 import numpy as np
 import fermask
-from .data import SPLITS, FaceData, read_faces
+from .data import SPLITS, FaceData, read_faces, data_dir, find_fer2013
 from .errors import FermaskError, atomic_write
 
 # %% auto #0
-__all__ = ['project_root', 'data_dir', 'find_fer2013', 'sha256_file', 'cache_record', 'prepare_cache', 'load_cache',
-           'load_fer2013', 'fer2013_splits', 'counts_table']
-
-# %% ../nbs/02_cache.ipynb #eeafc366
-def project_root() -> Path|None:
-    "The nearest folder at or above the working directory holding `settings.ini`, or None outside a project."
-    here = Path.cwd().resolve()
-    return next((p for p in (here, *here.parents) if (p/'settings.ini').is_file()), None)
-
-def data_dir() -> Path:
-    "Where data and caches live: `$FERMASK_DATA_DIR`, else the project's `data/`, else `./data`."
-    if os.environ.get('FERMASK_DATA_DIR'): return Path(os.environ['FERMASK_DATA_DIR'])
-    root = project_root()
-    return root/'data' if root else Path('data')
-
-# %% ../nbs/02_cache.ipynb #9e4a8940
-def find_fer2013() -> Path:
-    "The FER2013 source to use: `$FERMASK_FER2013`, else the first of data/fer2013.{zip,csv}, data/fer2013/, ../shared/data/fer2013.zip."
-    if os.environ.get('FERMASK_FER2013'):
-        path = Path(os.environ['FERMASK_FER2013'])
-        if not path.exists(): raise FermaskError(f"FERMASK_FER2013={path}: no such file or folder")
-        return path
-    root = project_root()
-    places = [data_dir()/'fer2013.zip', data_dir()/'fer2013.csv', data_dir()/'fer2013']
-    if root: places.append(root.parent/'shared'/'data'/'fer2013.zip')
-    found = next((p for p in places if p.exists()), None)
-    if found is None:
-        raise FermaskError(f"FER2013 not found in {', '.join(map(str, places))}: download it from Kaggle (data/README.md), "
-                           f"put it in {data_dir()} or set FERMASK_FER2013 to its path")
-    return found
+__all__ = ['sha256_file', 'cache_record', 'prepare_cache', 'load_cache', 'load_fer2013', 'fer2013_splits', 'counts_table']
 
 # %% ../nbs/02_cache.ipynb #82429f27
 def sha256_file(path:str|Path, # a file, or a folder of files

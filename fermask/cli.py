@@ -15,7 +15,8 @@ from fastcore.docments import docments
 
 from .errors import FermaskError, check_choice
 from .data import SPLITS
-from .cache import prepare_cache, load_cache, load_fer2013, counts_table, fer2013_splits, find_fer2013, project_root
+from .data import find_fer2013, project_root
+from .cache import prepare_cache, load_cache, load_fer2013, counts_table, fer2013_splits
 from .models import create, list_models, count_parameters
 from .training import TrainConfig, config_docs, config_from, pick_device, train
 from .evaluation import evaluate_checkpoint
@@ -82,7 +83,7 @@ def data_prepare(source:str='', # FER2013 csv, zip or folder, or a class-per-fol
     print(f"wrote {path}")
     print(counts_table(load_cache(path)))
 
-def data_info(path:str='', # a prepared cache (.npz) or a source; '' : the FER2013 found in data/ or ../shared/data
+def data_info(path:str='', # a prepared cache (.npz) or a source; '': your FER2013, found in data/ or $FERMASK_FER2013
              ):
     "Print the per-split, per-class counts of a data set."
     print(counts_table(load_fer2013(path or None)))

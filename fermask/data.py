@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #cb747c94
 from __future__ import annotations
-import io, re, warnings, zipfile, zlib
+import io, os, re, warnings, zipfile, zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -13,8 +13,8 @@ from PIL import Image
 from .errors import FermaskError, check_choice
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'SPLITS', 'USAGE_SPLITS', 'FER2013_NAME', 'FaceData', 'read_fer2013_csv', 'read_fer2013_images',
-           'read_class_folders', 'read_faces']
+__all__ = ['EMOTIONS', 'SPLITS', 'USAGE_SPLITS', 'FER2013_NAME', 'FER2013_NAMES', 'FaceData', 'read_fer2013_csv',
+           'read_fer2013_images', 'project_root', 'data_dir', 'find_fer2013', 'read_class_folders', 'read_faces']
 
 # %% ../nbs/01_data.ipynb #bce3c237
 EMOTIONS = ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')  # FER2013 label ids 0..6
@@ -186,6 +186,33 @@ def read_fer2013_images(path:str|Path, # the Kaggle image-folder copy: a .zip or
         images.append(face)
         splits.append(USAGE_SPLITS[match[1]])
     return _fer2013(images, labels, splits, path.name)
+
+# %% ../nbs/01_data.ipynb #6568cea1
+def project_root() -> Path|None:
+    "The nearest folder at or above the working directory holding `settings.ini`, or None outside a project."
+    here = Path.cwd().resolve()
+    return next((p for p in (here, *here.parents) if (p/'settings.ini').is_file()), None)
+
+def data_dir() -> Path:
+    "Where data and caches live: `$FERMASK_DATA_DIR`, else the project's `data/`, else `./data`."
+    if os.environ.get('FERMASK_DATA_DIR'): return Path(os.environ['FERMASK_DATA_DIR'])
+    root = project_root()
+    return root/'data' if root else Path('data')
+
+# %% ../nbs/01_data.ipynb #22cea1cc
+FER2013_NAMES = ('fer2013.zip', 'fer2013.csv', 'fer2013')  # what `find_fer2013` looks for in `data_dir()`, in this order
+
+def find_fer2013() -> Path:
+    "Your copy of FER2013: `$FERMASK_FER2013` if set, else the first of data/fer2013.zip, data/fer2013.csv, data/fer2013/."
+    if os.environ.get('FERMASK_FER2013'):
+        path = Path(os.environ['FERMASK_FER2013'])
+        if not path.exists(): raise FermaskError(f"FERMASK_FER2013={path}: no such file or folder")
+        return path
+    for place in (data_dir()/name for name in FER2013_NAMES):
+        if place.exists(): return place
+        if place.is_symlink(): raise FermaskError(f"{place} is a link to {os.readlink(place)}, which does not exist")
+    raise FermaskError(f"FER2013 not found: put your copy in {data_dir()}/ as {', '.join(FER2013_NAMES[:2])} or a folder "
+                       f"{FER2013_NAMES[2]}/ (data/README.md says where to get it), or set FERMASK_FER2013 to its path")
 
 # %% ../nbs/01_data.ipynb #8b800291
 def read_class_folders(path:str|Path, # a folder (or a zip) of class folders, or of split folders holding class folders

@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt
 
 import fermask
 from .errors import FermaskError, atomic_write, check_choice
-from .cache import project_root, find_fer2013, sha256_file
+from .data import project_root, find_fer2013
+from .cache import sha256_file
 from .training import RESULT_NEUTRAL, TrainConfig, config_from, pick_device
 from .data_figures import save_figure
 

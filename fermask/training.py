@@ -64,7 +64,7 @@ class TrainConfig:
     amp:str='auto' # mixed precision: 'auto' (bf16 on a GPU that has it, off on CPU), 'bf16', 'fp16' or 'off'
     channels_last:str='auto' # memory format: 'auto' (on for a GPU), 'on' or 'off'
     threads:int=0 # CPU threads for torch (0: torch's default, one per core)
-    data:str='' # FER2013 source: csv, zip, folder or prepared .npz ('' finds it, see `fermask.cache.find_fer2013`)
+    data:str='' # FER2013 source: csv, zip, folder or prepared .npz ('' finds it, see `fermask.data.find_fer2013`)
     progress:bool=True # show tqdm progress bars
 
 # %% ../nbs/09_training.ipynb #79f14ce8
