@@ -5,35 +5,20 @@
 # %% ../nbs/20_cli.ipynb #94d98f8a
 from __future__ import annotations
 import argparse, ast, inspect, json, os, sys, warnings
-import torch
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import get_type_hints
 
 from fastcore.docments import docments
 
-from .errors import FermaskError, check_choice
-from .data import SPLITS
-from .data import find_fer2013, project_root
-from .cache import prepare_cache, load_cache, load_fer2013, counts_table, fer2013_splits
-from .models import create, list_models, count_parameters
-from .training import TrainConfig, config_docs, config_from, pick_device, train
-from .evaluation import evaluate_checkpoint
-from .experiments import PROFILES, reproduce
-from .ensemble import ensemble_runs, ensemble_table
-from .ferplus import prepare_ferplus_cache
-from .site import build_site, serve_site, site_problems, browser_check
-from .checkpoints import load_model
-from .faces import make_detector
-from .predict import (make_classifier, predict, predictions_path, write_predictions, predictions_table, benchmark, machine,
-                             export_onnx, onnx_throughput)
+from .errors import FermaskError
 
 # %% auto #0
 __all__ = ['parse_mapping', 'add_options', 'function_rows', 'config_rows', 'data_prepare', 'data_info', 'data_figures', 'models',
            'evaluate', 'train_command', 'literal', 'reproduce_command', 'one_line_warnings', 'predict_command',
-           'benchmark_command', 'export_command', 'add_model_commands', 'ensemble_command', 'data_ferplus',
-           'site_build', 'site_serve', 'site_check', 'OneLineErrors', 'calls', 'build_parser', 'main']
+           'benchmark_command', 'export_command', 'predict_options', 'export_options', 'ensemble_command',
+           'data_ferplus', 'site_build', 'site_serve', 'site_check', 'OneLineErrors', 'calls', 'train_options',
+           'reproduce_options', 'ensemble_options', 'build_parser', 'main']
 
 # %% ../nbs/20_cli.ipynb #cb7c4555
 def parse_mapping(text:str) -> dict:
@@ -69,6 +54,7 @@ def function_rows(func):
 
 def config_rows(cls):
     "(name, type, default, help) of each field of the configuration dataclass `cls`, defaults left to the dataclass."
+    from fermask.training import config_docs
     docs = config_docs(cls)
     return [(name, kind, None, docs.get(name, '')) for name, kind in get_type_hints(cls).items()]
 
@@ -79,6 +65,8 @@ def data_prepare(source:str='', # FER2013 csv, zip or folder, or a class-per-fol
                  split:str='', # for class-per-folder trees without split folders: the split of every image
                 ):
     "Read SOURCE once and write its cache (images, labels, splits) with the source's checksum."
+    from fermask.data import find_fer2013
+    from fermask.cache import prepare_cache, load_cache, counts_table
     path = prepare_cache(source or find_fer2013(), out or None, class_map=parse_mapping(class_map) if class_map else None, split=split or None)
     print(f"wrote {path}")
     print(counts_table(load_cache(path)))
@@ -86,6 +74,7 @@ def data_prepare(source:str='', # FER2013 csv, zip or folder, or a class-per-fol
 def data_info(path:str='', # a prepared cache (.npz) or a source; '': your FER2013, found in data/ or $FERMASK_FER2013
              ):
     "Print the per-split, per-class counts of a data set."
+    from fermask.cache import load_fer2013, counts_table
     print(counts_table(load_fer2013(path or None)))
 
 def data_figures(source:str='', # FER2013 source ('' : found as for `data info`)
@@ -93,6 +82,7 @@ def data_figures(source:str='', # FER2013 source ('' : found as for `data info`)
                  examples:str='', # also draw example faces (Fig. 3) into this PNG, e.g. runs/dataset/examples.png: FER2013 images, never commit them
                 ):
     "Draw the data set's figures: class distribution per split (Fig. 4) and, optionally, example faces (Fig. 3)."
+    from fermask.cache import load_fer2013
     from fermask.data_figures import class_distribution_figure, examples_grid_figure, save_figure
     data = load_fer2013(source or None)
     print(f"wrote {save_figure(class_distribution_figure(data), Path(out)/'class_distribution.png')}")
@@ -100,6 +90,8 @@ def data_figures(source:str='', # FER2013 source ('' : found as for `data info`)
 
 def models():
     "List the registered models with their parameter counts at their default input size (unique, and the paper's double count)."
+    import torch
+    from fermask.models import create, list_models, count_parameters
     for name in list_models():
         with torch.device('meta'): n = count_parameters(create(name))  # counted without allocating VGG19's 140M weights
         print(f"{name:24s} {n['unique'] / 1e6:8.2f}M unique  {n['paper'] / 1e6:8.2f}M paper convention")
@@ -113,6 +105,11 @@ def evaluate(checkpoint:str, # a weights file written by fermask (a run's best.s
              device:str='auto', # 'auto', 'cpu' or 'cuda'
             ):
     "Accuracy of CHECKPOINT on a split: without TTA, with flip TTA and with the authors' random TTA, with 95% intervals."
+    from fermask.errors import check_choice
+    from fermask.data import SPLITS
+    from fermask.cache import fer2013_splits
+    from fermask.training import pick_device
+    from fermask.evaluation import evaluate_checkpoint
     check_choice('split', split, SPLITS)
     out = Path(out or Path(checkpoint).parent)
     record = evaluate_checkpoint(checkpoint, fer2013_splits(data or None)[split], split, k, seed, out, pick_device(device))
@@ -124,6 +121,7 @@ def evaluate(checkpoint:str, # a weights file written by fermask (a run's best.s
 # %% ../nbs/20_cli.ipynb #560bb2e9
 def train_command(args:argparse.Namespace):
     "Run `train` with the configuration given on the command line."
+    from fermask.training import TrainConfig, config_from, train
     params = json.loads(Path(args.config).read_text()) if args.config else {}
     params.update({name: getattr(args, name) for name in get_type_hints(TrainConfig) if getattr(args, name) is not None})
     cfg = config_from(TrainConfig, params)
@@ -140,13 +138,15 @@ def literal(text:str):
     except json.JSONDecodeError: return text
 
 def reproduce_command(args:argparse.Namespace):
-    "Run a profile's chain and print where its record went."
+    "Run a profile's chain; print the run beside the paper and where its notebooks and record went."
+    from fermask.experiments import reproduce, comparison_text
     overrides = {name: literal(value) for name, value in args.p or []}
     record = reproduce(args.profile, overrides, args.run, explain=args.explain)
     test = record['metrics']['test']
-    print(f"{record['profile']}/{record['run_id']}: test accuracy {100 * test['tta_none']['accuracy']:.2f}% "
-          f"(flip TTA {100 * test['tta_flip']['accuracy']:.2f}%, random TTA {100 * test['tta_random']['accuracy']:.2f}%), "
-          f"{record['wall_seconds'] / 60:.1f} min; record: results/{record['profile']}/{record['run_id']}/run.json")
+    print(f"{record['profile']}/{record['run_id']} in {record['wall_seconds'] / 60:.1f} min: test accuracy "
+          f"{100 * test['tta_none']['accuracy']:.2f}% (flip TTA {100 * test['tta_flip']['accuracy']:.2f}%, "
+          f"random TTA {100 * test['tta_random']['accuracy']:.2f}%)")
+    print(comparison_text(record))
 
 # %% ../nbs/20_cli.ipynb #755e59f5
 @contextmanager
@@ -160,7 +160,7 @@ def predict_command(paths:list, # images, videos and folders of them
                     out:str='', # also write every row to this .csv or .json file
                     annotate:str='', # write annotated copies (boxes, labels) into this folder
                     weights:str='', # a weights file ('' : the model bundled with fermask)
-                    detector:str='haar', # 'haar', a Haar cascade .xml, or a YuNet .onnx model file
+                    detector:str='haar', # 'haar', 'none' (each image is already a face crop, e.g. FER2013's), a Haar cascade .xml, or a YuNet .onnx model file
                     min_face:int=48, # the smallest face looked for, in pixels
                     min_face_fraction:float=0.1, # ... or this fraction of the image's shorter side, if that is larger
                     engine:str='torch', # 'torch', or 'onnxruntime' (fastest one frame at a time, e.g. a live camera; needs the onnx extra)
@@ -170,12 +170,17 @@ def predict_command(paths:list, # images, videos and folders of them
                     progress:bool=True, # progress bars for folders and videos
                    ):
     "Find the faces in images, videos and folders; print each face's box, label and 7 probabilities."
+    from fermask.checkpoints import load_model
+    from fermask.faces import make_detector
+    from fermask.predict import make_classifier, predict, predictions_path, write_predictions, predictions_table, NO_FACE
     if out: predictions_path(out)   # refuse an unwritable output before any work
     classifier = make_classifier(load_model(weights) if weights else None, engine, precision, batch_size)
     with one_line_warnings():
-        df = predict(paths, classifier, make_detector(detector, min_face=min_face, min_face_fraction=min_face_fraction),
-                     annotate or None, video_step, progress)
+        found_by = make_detector(detector, min_face=min_face, min_face_fraction=min_face_fraction)
+        df = predict(paths, classifier, found_by, annotate or None, video_step, progress)
     print(predictions_table(df))
+    if (df.label == NO_FACE).any(): print(f"{(df.label == NO_FACE).sum()} of {len(df)} rows: no face found by {found_by}. "
+                                          "Smaller faces: --min-face 24; images that are already face crops: --detector none")
     if out: print(f"wrote {write_predictions(df, out)}")
     if annotate: print(f"annotated copies in {annotate}")
 
@@ -185,6 +190,8 @@ def benchmark_command(weights:str='', # a weights file ('' : the model bundled w
                       seconds:float=2.0, # time spent measuring each number
                      ):
     "Measure this machine: faces/s classified at batch 1 and 64; frames/s detected and end to end on a 640x480 frame with one face."
+    from fermask.checkpoints import load_model
+    from fermask.predict import make_classifier, benchmark, machine
     classifier = make_classifier(load_model(weights) if weights else None, engine, precision)
     print(f"{classifier} on {machine()}")
     print(benchmark(classifier, seconds=seconds).to_string(index=False, float_format=lambda v: f'{v:.1f}'))
@@ -194,26 +201,23 @@ def export_command(onnx:str, # the .onnx file to write
                    seconds:float=2.0, # time spent measuring ONNX Runtime's speed
                   ):
     "Write the model as ONNX (uint8 48x48 crops in, 7 probabilities out), check it against PyTorch and time it with ONNX Runtime."
+    from fermask.checkpoints import load_model
+    from fermask.predict import export_onnx, onnx_throughput
     result = export_onnx(onnx, load_model(weights) if weights else None)
     print(f"wrote {result['path']} ({result['megabytes']:.1f} MB)")
     print(f"ONNX Runtime against PyTorch fp32 on 64 crops: max abs difference {result['max_abs_difference']:.2e}")
     for batch in (1, 64): print(f"ONNX Runtime, batch {batch:2d}: {onnx_throughput(result['path'], batch, seconds):.0f} faces/s")
 
-def add_model_commands(commands):
-    "Add `predict`, `benchmark` and `export` to the subcommands `commands`."
-    doc = lambda func: func.__doc__.replace('%', '%%')
-    p = commands.add_parser('predict', help=doc(predict_command), description=doc(predict_command))
+def predict_options(p:argparse.ArgumentParser):
+    "`fermask predict`'s arguments."
     p.add_argument('paths', nargs='+', metavar='PATH', help='images, videos and folders of them')
     add_options(p, function_rows(predict_command)[1:])
-    p.set_defaults(handler=calls(predict_command))
-    b = commands.add_parser('benchmark', help=doc(benchmark_command), description=doc(benchmark_command))
-    add_options(b, function_rows(benchmark_command))
-    b.set_defaults(handler=calls(benchmark_command))
-    e = commands.add_parser('export', help=doc(export_command), description=doc(export_command))
-    e.add_argument('--onnx', required=True, nargs='?', const='resmaskingnet_cpu.fer2013_cpu.onnx', metavar='PATH',
+
+def export_options(p:argparse.ArgumentParser):
+    "`fermask export`'s arguments."
+    p.add_argument('--onnx', required=True, nargs='?', const='resmaskingnet_cpu.fer2013_cpu.onnx', metavar='PATH',
                    help='write the model as ONNX to PATH (default: resmaskingnet_cpu.fer2013_cpu.onnx)')
-    add_options(e, function_rows(export_command)[1:])
-    e.set_defaults(handler=calls(export_command))
+    add_options(p, function_rows(export_command)[1:])
 
 # %% ../nbs/20_cli.ipynb #50a34393
 def ensemble_command(runs:list, # run record folders (results/<profile>/<run>) or glob patterns of them
@@ -222,6 +226,7 @@ def ensemble_command(runs:list, # run record folders (results/<profile>/<run>) o
                      out:str='', # folder for ensemble.json and the ensemble's predictions ('' : write nothing)
                     ):
     "Average the saved softmax of runs, members chosen on validation only; test accuracy of the ensemble and of every member."
+    from fermask.ensemble import ensemble_runs, ensemble_table
     record = ensemble_runs(runs, selection, tta, out or None)
     print(ensemble_table(record).round(2).to_string(index=False))
     if out: print(f"wrote {Path(out)/'ensemble.json'}")
@@ -231,30 +236,46 @@ def data_ferplus(fer2013_csv:str, # the original FER2013 CSV (emotion,pixels,Usa
                  out:str='data/ferplus.npz', # the cache to write; train on it with `--data` / `-p data`
                 ):
     "Relabel FER2013 with FER+'s majority votes and write it as a cache."
+    from fermask.ferplus import prepare_ferplus_cache
     print(f"wrote {prepare_ferplus_cache(fer2013_csv, ferplus_csv, out)}")
 
 def site_build(out:str='', # where the site goes ('' : _site/ in the project)
               ):
     "Build the website from _quarto.yml with smalldocs: pre-render from results/, render, maths to MathML."
+    from fermask.data import project_root
+    from fermask.site import build_site
     print(f"wrote {build_site(project_root() or '.', out or None)}")
 
 def site_serve(site_dir:str='_site', # the built site
                port:int=4200, # the port on 127.0.0.1
               ):
     "Serve the built website at http://127.0.0.1:PORT until interrupted."
+    from fermask.site import serve_site
     serve_site(site_dir, port=port)
 
 def site_check(site_dir:str='_site', # the built site
                screenshots:str='.screenshots', # where full-page screenshots of Home, Method and Results go
               ):
     "Check every link and picture of the built site and load every page in headless Chromium; exit 1 on any problem."
+    from fermask.site import site_problems, browser_check
     problems = site_problems(site_dir) + browser_check(site_dir, screenshots=screenshots)
     print('\n'.join(problems) if problems else f"every page of {site_dir} loads clean; screenshots in {screenshots}/")
     if problems: sys.exit(1)
 
 # %% ../nbs/20_cli.ipynb #b8f8b7b1
 class OneLineErrors(argparse.ArgumentParser):
-    "An argument parser whose usage errors are one line, like every other fermask error."
+    "An argument parser whose usage errors are one line, like every other fermask error, and whose arguments are added when it is used."
+    def __init__(self, *args, arguments=None, # a function adding this parser's arguments, called when it first parses
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.arguments = arguments
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self.arguments is not None:  # only the subcommand being run reads its library's signatures (and imports torch)
+            add_arguments, self.arguments = self.arguments, None
+            add_arguments(self)
+        return super().parse_known_args(args, namespace)
+
     def error(self, message):
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
@@ -263,13 +284,35 @@ def calls(func):
     "A subcommand's handler: `func` called with the parsed arguments."
     return lambda args: func(**{k: v for k, v in vars(args).items() if k != 'handler'})
 
-def _command(subparsers, name, func, positional:int=1):
+def _command(subparsers, name, func, positional:int=1, arguments=None):
     "A subcommand running `func`; its first `positional` parameters are positional (SOURCE, PATH, CHECKPOINT)."
     doc = func.__doc__.replace('%', '%%')  # argparse formats help with %: '95% intervals' must not read as '% i'
-    p = subparsers.add_parser(name, help=doc, description=doc)
-    add_options(p, function_rows(func), positional=positional)
+    arguments = arguments or (lambda p: add_options(p, function_rows(func), positional=positional))
+    p = subparsers.add_parser(name, help=doc, description=doc, arguments=arguments)
     p.set_defaults(handler=calls(func))
     return p
+
+def train_options(t:argparse.ArgumentParser):
+    "`fermask train`'s arguments: the run folder, a JSON file of parameters, and every field of `TrainConfig`."
+    from fermask.training import TrainConfig
+    t.add_argument('--out', required=True, help='the run folder (resumes if it holds a checkpoint of the same configuration)')
+    t.add_argument('--config', help='a JSON file of parameters; options given on the command line override it')
+    add_options(t, config_rows(TrainConfig))
+
+def reproduce_options(r:argparse.ArgumentParser):
+    "`fermask reproduce`'s arguments."
+    from fermask.experiments import PROFILES
+    r.add_argument('--profile', required=True, choices=list(PROFILES),
+                   help='smoke: a minute on 2 CPU cores (CI); ablation: masks or not at 48x48; cpu: the bundled model, '
+                        'an hour on 2 CPU cores; baselines: Table II networks at 48x48; paper: the paper protocol, for a GPU')
+    r.add_argument('-p', nargs=2, action='append', metavar=('NAME', 'VALUE'), help='override a parameter (repeatable)')
+    r.add_argument('--run', default='', help='the run folder name (default: model, seed and the overrides)')
+    r.add_argument('--explain', action=argparse.BooleanOptionalAction, default=True, help='run the Grad-CAM / mistakes notebook too')
+
+def ensemble_options(e:argparse.ArgumentParser):
+    "`fermask ensemble`'s arguments."
+    e.add_argument('runs', nargs='+', metavar='RUN', help='run record folders (results/<profile>/<run>) or glob patterns of them')
+    add_options(e, function_rows(ensemble_command)[1:])
 
 def build_parser() -> argparse.ArgumentParser:
     "The `fermask` command and its subcommands."
@@ -283,27 +326,18 @@ def build_parser() -> argparse.ArgumentParser:
     _command(data_commands, 'ferplus', data_ferplus, positional=2)
     _command(commands, 'models', models)
     t = commands.add_parser('train', help='train a model (defaults: the paper protocol at 224x224)',
-                            description='Train a model; every option is a field of fermask.training.TrainConfig.')
-    t.add_argument('--out', required=True, help='the run folder (resumes if it holds a checkpoint of the same configuration)')
-    t.add_argument('--config', help='a JSON file of parameters; options given on the command line override it')
-    add_options(t, config_rows(TrainConfig))
+                            description='Train a model; every option is a field of fermask.training.TrainConfig.', arguments=train_options)
     t.set_defaults(handler=train_command)
     _command(commands, 'evaluate', evaluate)
     r = commands.add_parser('reproduce', help='run an experiment chain (train, evaluate, explain) and write its record',
-                            description='Run nbs/experiments/{train,evaluate,explain}.ipynb with papermill into runs/PROFILE/RUN '
-                                        'and write the record to results/PROFILE/RUN.')
-    r.add_argument('--profile', required=True, choices=list(PROFILES),
-                   help='smoke: a minute on 2 CPU cores (CI); ablation: masks or not at 48x48; cpu: the bundled model, '
-                        'an hour on 2 CPU cores; baselines: Table II networks at 48x48; paper: the paper protocol, for a GPU')
-    r.add_argument('-p', nargs=2, action='append', metavar=('NAME', 'VALUE'), help='override a parameter (repeatable)')
-    r.add_argument('--run', default='', help='the run folder name (default: model, seed and the overrides)')
-    r.add_argument('--explain', action=argparse.BooleanOptionalAction, default=True, help='run the Grad-CAM / mistakes notebook too')
+                            description='Run nbs/experiments/{train,evaluate,explain}.ipynb with papermill into runs/PROFILE/RUN, '
+                                        'write the record to results/PROFILE/RUN and show the run beside the paper.',
+                            arguments=reproduce_options)
     r.set_defaults(handler=reproduce_command)
-    add_model_commands(commands)
-    e = commands.add_parser('ensemble', help=ensemble_command.__doc__, description=ensemble_command.__doc__)
-    e.add_argument('runs', nargs='+', metavar='RUN', help='run record folders (results/<profile>/<run>) or glob patterns of them')
-    add_options(e, function_rows(ensemble_command)[1:])
-    e.set_defaults(handler=calls(ensemble_command))
+    _command(commands, 'predict', predict_command, arguments=predict_options)
+    _command(commands, 'benchmark', benchmark_command, positional=0)
+    _command(commands, 'export', export_command, arguments=export_options)
+    _command(commands, 'ensemble', ensemble_command, arguments=ensemble_options)
     site = commands.add_parser('site', help='build, serve and check the website')
     site_commands = site.add_subparsers(title='site commands', required=True, metavar='COMMAND')
     for name, func in [('build', site_build), ('serve', site_serve), ('check', site_check)]: _command(site_commands, name, func, positional=0)

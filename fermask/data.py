@@ -187,7 +187,7 @@ def read_fer2013_images(path:str|Path, # the Kaggle image-folder copy: a .zip or
         splits.append(USAGE_SPLITS[match[1]])
     return _fer2013(images, labels, splits, path.name)
 
-# %% ../nbs/01_data.ipynb #6568cea1
+# %% ../nbs/01_data.ipynb #ff0cba4a
 def project_root() -> Path|None:
     "The nearest folder at or above the working directory holding `settings.ini`, or None outside a project."
     here = Path.cwd().resolve()
@@ -199,7 +199,7 @@ def data_dir() -> Path:
     root = project_root()
     return root/'data' if root else Path('data')
 
-# %% ../nbs/01_data.ipynb #22cea1cc
+# %% ../nbs/01_data.ipynb #2ec8576b
 FER2013_NAMES = ('fer2013.zip', 'fer2013.csv', 'fer2013')  # what `find_fer2013` looks for in `data_dir()`, in this order
 
 def find_fer2013() -> Path:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_experiments.ipynb #c6ddbf40
 from __future__ import annotations
-import ast, json, os, platform, shlex, shutil, subprocess, sys, time
+import ast, io, json, os, platform, shlex, shutil, subprocess, sys, time
 from dataclasses import dataclass, asdict, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,11 +21,14 @@ from .data import project_root, find_fer2013
 from .cache import sha256_file
 from .training import RESULT_NEUTRAL, TrainConfig, config_from, pick_device
 from .data_figures import save_figure
+from .models import create
+from .report import PAPER_TABLE2, PAPER_ACCURACY, PAPER_PARAMETERS, architecture
 
 # %% auto #0
 __all__ = ['STEPS', 'PROFILES', 'TrainStep', 'EvaluateStep', 'ExplainStep', 'DatasetStep', 'ReportStep', 'EnsembleStep',
-           'notebook_config', 'profile_config', 'run_id', 'experiments_dir', 'run_notebook', 'git_commit',
-           'environment', 'learning_curves_figure', 'write_record', 'command_line', 'reproduce']
+           'notebook_config', 'profile_config', 'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines',
+           'run_notebook', 'git_commit', 'environment', 'learning_curves_figure', 'paper_network',
+           'protocol_differences', 'paper_comparison', 'comparison_text', 'write_record', 'command_line', 'reproduce']
 
 # %% ../nbs/12_experiments.ipynb #4f82c19e
 @dataclass
@@ -124,21 +127,42 @@ def experiments_dir() -> Path:
         raise FermaskError("nbs/experiments not found: run from inside a clone of the fermask repository")
     return root/'nbs'/'experiments'
 
+def minutes_seconds(seconds:float) -> str:
+    "`65.3` -> `'1:05'`."
+    return f'{int(seconds) // 60}:{int(seconds) % 60:02d}'
+
+class StepLines(io.TextIOBase):
+    "A stream that shows what a running experiment prints, each line after the step's name and its elapsed time, on stderr."
+    def __init__(self, step:str):
+        self.step, self.start = step, time.perf_counter()
+
+    def write(self, text:str) -> int:
+        for line in text.splitlines():
+            if line.strip(): print(f'[{self.step} {minutes_seconds(time.perf_counter() - self.start)}] {line}', file=sys.stderr, flush=True)
+        return len(text)
+
 def run_notebook(step:str, # an experiment: 'train', 'evaluate', 'explain', 'dataset' or 'report'
                  params:dict, # its parameters
                  output:str|Path, # the executed notebook to write
                  cwd:str|Path|None=None, # the kernel's working folder (default: the project root)
                 ) -> Path:
-    "Execute `nbs/experiments/<step>.ipynb` with `params` into `output` with papermill."
+    "Execute `nbs/experiments/<step>.ipynb` with `params` into `output` with papermill, showing what it prints as it runs."
     import papermill as pm
+    from jupyter_client.manager import AsyncKernelManager
+    class LocalKernelManager(AsyncKernelManager):
+        transport = 'ipc'  # local sockets, not TCP: no port of this machine is opened, and the kernel has nothing to warn about
     config_from(STEPS[check_choice('step', step, STEPS)], params)  # fail before starting a kernel
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    lines = StepLines(step)
+    lines.write(f'running {experiments_dir().name}/{step}.ipynb -> {output}')
     try:
         pm.execute_notebook(experiments_dir()/f'{step}.ipynb', output, parameters=params, kernel_name='python3',
-                            progress_bar=False, cwd=str(cwd or project_root()))
+                            progress_bar=False, cwd=str(cwd or project_root()), stdout_file=lines, stderr_file=lines,
+                            kernel_manager_class=LocalKernelManager)
     except pm.PapermillExecutionError as e:
         raise FermaskError(f"step {step} failed ({output}): {e.ename}: {e.evalue}") from None
+    lines.write('done')
     return output
 
 # %% ../nbs/12_experiments.ipynb #b7263f6e
@@ -168,6 +192,59 @@ def learning_curves_figure(history:pd.DataFrame, # a run's history.csv
     acc.legend(); fig.suptitle(title); fig.tight_layout()
     return fig
 
+# %% ../nbs/12_experiments.ipynb #5a6ec7d7
+_SAME_PROTOCOL = ('seed', 'deterministic', 'device', 'amp', 'channels_last', 'model', 'model_args', *RESULT_NEUTRAL)
+
+def paper_network(model:dict, # a model's `config` (a record's `model`)
+                 ) -> dict|None:
+    "The `config` of the network that the paper reports for `model`'s architecture (Table II), or None if it reports none."
+    row = PAPER_TABLE2.get(architecture(model))
+    if row is None: return None
+    with torch.device('meta'): return create(row['model']).config  # no memory for 143M weights
+
+def protocol_differences(cfg:TrainConfig, # the run's configuration
+                         model:dict, # the trained model's `config`
+                        ) -> list[str]:
+    "How a run differs from the paper's protocol and network, one phrase each, the paper's value in brackets."
+    paper, published = asdict(TrainConfig()), paper_network(model) or {}
+    words = ['random initial weights (paper: ImageNet weights)']
+    words += [f"{name.replace('_', ' ')} {value} (paper: {published[name]})" for name, value in model.items()
+              if name in published and name not in ('name', 'in_size') and value != published[name]]  # in_size: see `size`
+    words += [f"{name.replace('_', ' ')} {value} (paper: {paper[name]})" for name, value in asdict(cfg).items()
+              if name not in _SAME_PROTOCOL and value != paper[name]]
+    return words
+
+# %% ../nbs/12_experiments.ipynb #92b5125b
+def paper_comparison(cfg:TrainConfig, # the run's configuration
+                     model:dict, # the trained model's `config`
+                     test_accuracy:float, # its PrivateTest accuracy without test-time augmentation, 0..1
+                     parameters:int|None, # its trained parameters
+                    ) -> dict:
+    "The run beside the paper's row for its architecture: accuracies (%), their difference, parameters, protocol differences."
+    network = architecture(model)
+    paper = PAPER_ACCURACY.get(network)
+    return {'network': network, 'paper': paper, 'ours': round(100 * test_accuracy, 2),
+            'difference': None if paper is None else round(100 * test_accuracy - paper, 2),
+            'parameters': parameters, 'paper_parameters': PAPER_PARAMETERS.get(network),
+            'protocol_differences': protocol_differences(cfg, model)}
+
+def comparison_text(record:dict, # a run record (`write_record`)
+                   ) -> str:
+    "The end of `fermask reproduce`'s output: the run beside the paper, how it differs, where its files are."
+    c = record['paper_comparison']
+    paper = '(not in the paper)' if c['paper'] is None else f"{c['paper']:.2f}%"
+    difference = '' if c['difference'] is None else f"{c['difference']:+.2f} points"
+    count = lambda n: 'n/a' if n is None else f'{n / 1e6:.1f}M'
+    run = f"{record['profile']}/{record['run_id']}"
+    return '\n'.join([f"FER2013 PrivateTest accuracy, no test-time augmentation ({record['run_id']}):",
+                      f"  {'':14s} {'paper':>10s} {'this run':>10s}",
+                      f"  {c['network']:14s} {paper:>10s} {c['ours']:>9.2f}%  {difference}",
+                      f"  {'parameters':14s} {count(c['paper_parameters']):>10s} {count(c['parameters']):>10s}",
+                      "How this run differs from the paper's protocol:",
+                      *[f'  - {words}' for words in c['protocol_differences']],
+                      f"Executed notebooks: runs/{run}/ (train, evaluate, explain)",
+                      f"Record: results/{run}/run.json"])
+
 # %% ../nbs/12_experiments.ipynb #220ce711
 def _clean_copy(notebook:Path, dest:Path):
     "Copy an executed notebook with nbdev's cleaning (outputs kept, execution metadata dropped)."
@@ -189,6 +266,8 @@ def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir
               'metrics': {split: {k: v for k, v in m.items() if k.startswith('tta_')} for split, m in metrics.items()},
               'wall_seconds': wall_seconds, 'environment': environment(cfg.device), 'git_commit': commit,
               'data_sha256': sha256_file(cfg.data or find_fer2013()),
+              'paper_comparison': paper_comparison(cfg, metrics['test']['model'], metrics['test']['tta_none']['accuracy'],
+                                                   (metrics['test'].get('parameters') or {}).get('unique')),
               'created': datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}
     record_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir/'history.csv', record_dir/'history.csv')

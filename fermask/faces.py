@@ -10,7 +10,8 @@ import numpy as np
 from .errors import FermaskError
 
 # %% auto #0
-__all__ = ['MARGIN', 'to_bgr8', 'read_image', 'FaceDetector', 'HaarDetector', 'YuNetDetector', 'make_detector', 'face_crops']
+__all__ = ['MARGIN', 'to_bgr8', 'read_image', 'FaceDetector', 'HaarDetector', 'YuNetDetector', 'WholeImage', 'make_detector',
+           'face_crops']
 
 # %% ../nbs/14_faces.ipynb #c07b6216
 def to_bgr8(image:np.ndarray, # (H,W) gray, (H,W,1), (H,W,3) BGR or (H,W,4) BGRA; uint8, uint16 or float in [0,1]
@@ -40,9 +41,12 @@ def read_image(path:str|Path, # an image file: anything OpenCV decodes (JPEG, PN
     return to_bgr8(image, str(path))
 
 # %% ../nbs/14_faces.ipynb #e2af19e5
+MARGIN = -0.06  # crops are (1 + MARGIN) x the Haar box, FER2013's framing: measured in the last section
+
 class FaceDetector:
     "Finds faces in 8-bit BGR images; subclasses implement `find` on a copy shrunk so the smallest face sought is `native_size` pixels."
     native_size:int = 24  # the smallest face (pixels) the detector finds
+    margin:float = MARGIN  # its faces are cropped as squares of (1 + margin) x its boxes (see `face_crops`)
 
     def __init__(self, min_face:int=48, # the smallest face to look for, in pixels of the image
                  min_face_fraction:float=0.1, # ... or this fraction of the image's shorter side, whichever is larger
@@ -107,19 +111,27 @@ class YuNetDetector(FaceDetector):
         _, faces = self.net.detect(image)
         return np.zeros((0, 4)) if faces is None else faces[:, :4]  # a row: box, 5 landmarks, score
 
+# %% ../nbs/14_faces.ipynb #aa88d092
+class WholeImage(FaceDetector):
+    "No detection: each image is one face, already cropped (FER2013's own faces, or faces cut out by another tool)."
+    margin = 0.0
+
+    def __call__(self, image:np.ndarray) -> np.ndarray:
+        "One box, the whole image."
+        return np.array([[0, 0, image.shape[1], image.shape[0]]])
+
 # %% ../nbs/14_faces.ipynb #5dd4c50f
-def make_detector(detector:str='haar', # 'haar', a cascade XML (name in cv2.data.haarcascades or path), or a YuNet .onnx path
+def make_detector(detector:str='haar', # 'haar', 'none' (images are face crops), a cascade XML (name in cv2.data.haarcascades or path), or a YuNet .onnx path
                   **kwargs, # `min_face`, `min_face_fraction` and the detector's own options
                  ) -> FaceDetector:
     "The detector named by `detector`."
     if detector == 'haar': return HaarDetector(**kwargs)
+    if detector == 'none': return WholeImage(**kwargs)
     if detector.lower().endswith('.onnx'): return YuNetDetector(detector, **kwargs)
     if detector.lower().endswith('.xml'): return HaarDetector(detector, **kwargs)
-    raise FermaskError(f"unknown detector {detector!r}: use 'haar', a Haar cascade .xml or a YuNet .onnx file")
+    raise FermaskError(f"unknown detector {detector!r}: use 'haar', 'none', a Haar cascade .xml or a YuNet .onnx file")
 
 # %% ../nbs/14_faces.ipynb #2c61e558
-MARGIN = -0.06  # crops are (1 + MARGIN) x the Haar box, FER2013's framing: measured below
-
 def face_crops(image:np.ndarray, # uint8 BGR (H,W,3)
                boxes:np.ndarray, # int (N,4): x, y, width, height, e.g. from a `FaceDetector`
                margin:float=MARGIN, # extra side around the box, as a fraction of its longer side (negative: inside the box)

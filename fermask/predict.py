@@ -185,7 +185,7 @@ def classify_frame(image:np.ndarray, # uint8 BGR frame
                   ) -> tuple[np.ndarray, np.ndarray]:
     "The face boxes (N,4) of one frame and their probabilities (N,7)."
     boxes = detector(image)
-    return boxes, classifier(face_crops(image, boxes))
+    return boxes, classifier(face_crops(image, boxes, detector.margin))
 
 def classified(frames:Iterable[tuple[object, np.ndarray]], # (key, BGR uint8 image) pairs
                detector:FaceDetector, # finds the faces
@@ -198,7 +198,7 @@ def classified(frames:Iterable[tuple[object, np.ndarray]], # (key, BGR uint8 ima
         return [(key, image, boxes, p) for (key, image, boxes), p in zip(pending, probs)]
     for key, image in frames:
         boxes = detector(image)
-        pending.append((key, image, boxes)); crops.append(face_crops(image, boxes))
+        pending.append((key, image, boxes)); crops.append(face_crops(image, boxes, detector.margin))
         faces, held = faces + len(boxes), held + image.nbytes
         if faces >= classifier.batch_size or held >= PENDING_BYTES:
             yield from flush()
