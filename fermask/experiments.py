@@ -192,7 +192,7 @@ def learning_curves_figure(history:pd.DataFrame, # a run's history.csv
     acc.legend(); fig.suptitle(title); fig.tight_layout()
     return fig
 
-# %% ../nbs/12_experiments.ipynb #5a6ec7d7
+# %% ../nbs/12_experiments.ipynb #609bc4b7
 _SAME_PROTOCOL = ('seed', 'deterministic', 'device', 'amp', 'channels_last', 'model', 'model_args', *RESULT_NEUTRAL)
 
 def paper_network(model:dict, # a model's `config` (a record's `model`)
@@ -214,7 +214,7 @@ def protocol_differences(cfg:TrainConfig, # the run's configuration
               if name not in _SAME_PROTOCOL and value != paper[name]]
     return words
 
-# %% ../nbs/12_experiments.ipynb #92b5125b
+# %% ../nbs/12_experiments.ipynb #2ae1edf8
 def paper_comparison(cfg:TrainConfig, # the run's configuration
                      model:dict, # the trained model's `config`
                      test_accuracy:float, # its PrivateTest accuracy without test-time augmentation, 0..1

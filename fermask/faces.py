@@ -111,7 +111,7 @@ class YuNetDetector(FaceDetector):
         _, faces = self.net.detect(image)
         return np.zeros((0, 4)) if faces is None else faces[:, :4]  # a row: box, 5 landmarks, score
 
-# %% ../nbs/14_faces.ipynb #aa88d092
+# %% ../nbs/14_faces.ipynb #5738f7dc
 class WholeImage(FaceDetector):
     "No detection: each image is one face, already cropped (FER2013's own faces, or faces cut out by another tool)."
     margin = 0.0

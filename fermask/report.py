@@ -17,7 +17,8 @@ from .training import RESULT_NEUTRAL, TrainConfig
 
 # %% auto #0
 __all__ = ['PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_ACCURACY', 'PAPER_ENSEMBLE_ACCURACY', 'PAPER_PARAMETERS', 'architecture',
-           'load_records', 'ablation_table', 'ablation_tests', 'per_class_recall', 'per_class_observation']
+           'load_records', 'ablation_table', 'ablation_pairs', 'test_predictions', 'ablation_tests', 'per_class_recall',
+           'per_class_observation', 'paired_bootstrap_over_seeds', 'ablation_summary']
 
 # %% ../nbs/11_report.ipynb #4d23e255
 PAPER_TABLE2 = {  # network -> registered model, FER2013 PrivateTest accuracy (%), parameters (None: not available to us)
@@ -73,16 +74,27 @@ def ablation_table(records:pd.DataFrame) -> pd.DataFrame:
     table['paper'] = table.architecture.map(PAPER_ACCURACY)
     return table
 
+def ablation_pairs(records:pd.DataFrame) -> list[tuple]:
+    "(profile, recipe, seed, masked run, plain run) for every seed of a recipe that has a ResMaskingNet and a ResNet-34 run; other networks in the group are left out."
+    pairs = []
+    for (profile, recipe, seed), runs in records.groupby(['profile', 'recipe', 'seed']):
+        by_arch = {r.architecture: r for r in runs.itertuples()}
+        if {'ResMaskingNet', 'ResNet-34'} <= set(by_arch): pairs.append((profile, recipe, seed, by_arch['ResMaskingNet'], by_arch['ResNet-34']))
+    return pairs
+
+def test_predictions(run) -> tuple[np.ndarray, np.ndarray]:
+    "A record's top class for each test face, and the true classes (without test-time augmentation)."
+    probs, labels = load_predictions(Path(run.path)/'test-tta_none.npz')
+    return probs.argmax(1), labels
+
 def ablation_tests(records:pd.DataFrame) -> pd.DataFrame:
     "Per profile, recipe and seed: both architectures' test accuracy and McNemar's test between them."
     rows = []
-    for (profile, recipe, seed), runs in records.groupby(['profile', 'recipe', 'seed']):
-        by_arch = {r.architecture: r for r in runs.itertuples()}
-        if set(by_arch) != {'ResMaskingNet', 'ResNet-34'}: continue
-        (pa, labels), (pb, _) = [load_predictions(Path(by_arch[a].path)/'test-tta_none.npz') for a in ('ResMaskingNet', 'ResNet-34')]
-        test = mcnemar(labels, pa.argmax(1), pb.argmax(1))
-        rows.append({'profile': profile, 'seed': seed, 'ResMaskingNet': by_arch['ResMaskingNet'].test,
-                     'ResNet-34': by_arch['ResNet-34'].test, 'difference': by_arch['ResMaskingNet'].test - by_arch['ResNet-34'].test,
+    for profile, recipe, seed, masked, plain in ablation_pairs(records):
+        (a, labels), (b, _) = test_predictions(masked), test_predictions(plain)
+        test = mcnemar(labels, a, b)
+        rows.append({'profile': profile, 'recipe': recipe, 'seed': seed, 'ResMaskingNet': masked.test, 'ResNet-34': plain.test,
+                     'difference': masked.test - plain.test,
                      'only_masked_right': test['b'], 'only_plain_right': test['c'], 'mcnemar_p': test['p_value']})
     return pd.DataFrame(rows)
 
@@ -102,3 +114,36 @@ def per_class_observation(recall:pd.Series) -> str:
     return (f"Best recognised: {top[0]} ({ranked[top[0]]:.1f}%) and {top[1]} ({ranked[top[1]]:.1f}%); "
             f"worst: {bottom[1]} ({ranked[bottom[1]]:.1f}%) and {bottom[0]} ({ranked[bottom[0]]:.1f}%); "
             f"disgust {recall['disgust']:.1f}%. The paper finds happy and surprise best and fear and sad worst: {verdict}.")
+
+# %% ../nbs/11_report.ipynb #bdf4cf27
+def paired_bootstrap_over_seeds(differences:list[np.ndarray], # per seed: each test face's masked-right minus plain-right (-1, 0 or 1)
+                                replicates:int=2000, # bootstrap replicates
+                                seed:int=0, # seeds the resampling
+                               ) -> tuple[float, float]:
+    "95% interval (points) of the mean over seeds of a paired accuracy difference, resampling seeds and then faces."
+    rng = np.random.default_rng(seed)
+    means = []
+    for _ in range(replicates):
+        drawn = [differences[i] for i in rng.integers(len(differences), size=len(differences))]
+        means.append(np.mean([d[rng.integers(len(d), size=len(d))].mean() for d in drawn]))
+    low, high = np.percentile(means, [2.5, 97.5])
+    return 100 * low, 100 * high
+
+def ablation_summary(records:pd.DataFrame) -> pd.DataFrame:
+    "Per profile and recipe: seeds paired, the masks' mean gain (points) with its two-level bootstrap interval, both networks' size and minutes."
+    groups = {}
+    for profile, recipe, seed, masked, plain in ablation_pairs(records): groups.setdefault((profile, recipe), []).append((masked, plain))
+    rows = []
+    for (profile, recipe), pairs in groups.items():
+        differences = []
+        for masked, plain in pairs:
+            (a, labels), (b, _) = test_predictions(masked), test_predictions(plain)
+            differences.append((a == labels).astype(float) - (b == labels))
+        low, high = paired_bootstrap_over_seeds(differences)
+        masked, plain = (pd.DataFrame([pair[i] for pair in pairs]) for i in (0, 1))
+        rows.append({'profile': profile, 'recipe': recipe, 'seeds': len(pairs),
+                     'ResMaskingNet': masked.test.mean(), 'ResNet-34': plain.test.mean(),
+                     'difference': 100 * np.mean([d.mean() for d in differences]), 'ci_low': low, 'ci_high': high,
+                     'parameters_masked': masked.parameters.iloc[0], 'parameters_plain': plain.parameters.iloc[0],
+                     'minutes_masked': masked.train_minutes.mean(), 'minutes_plain': plain.train_minutes.mean()})
+    return pd.DataFrame(rows)

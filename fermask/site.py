@@ -16,7 +16,7 @@ import torch
 from .errors import FermaskError, atomic_write
 from .data import project_root
 from .cache import load_fer2013
-from .report import (PAPER_TABLE2, PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS, load_records, ablation_table,
+from .report import (PAPER_TABLE2, PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS, load_records, ablation_table, ablation_summary,
                             ablation_tests, per_class_recall, per_class_observation)
 from .experiments import PROFILES, profile_config
 from .models import create, count_parameters
@@ -197,23 +197,25 @@ def ensemble_table(results:Path, # the folder of the run records; an ensemble's 
 def ablation_fragment(records:pd.DataFrame, # `load_records(...)`
                       page_dir:Path, # the folder of the page the fragment is written on
                      ) -> str:
-    "The ablation: both networks per profile beside the paper's, and the seed-by-seed McNemar tests."
+    "The ablation: both networks per profile and recipe beside the paper's, the seed-by-seed McNemar tests, and the gain over seeds with its interval."
     tests = ablation_tests(records) if len(records) else pd.DataFrame()
     if not len(tests): return "No profile has both networks trained with one recipe yet.\n"
-    summary = ablation_table(records)
+    summary, overall = ablation_table(records), ablation_summary(records)
     parts = []
-    for profile, pairs in sorted(tests.groupby('profile'), key=lambda kv: fidelity(kv[0])):
-        arms = summary[(summary.profile == profile) & summary.architecture.isin(['ResMaskingNet', 'ResNet-34'])]
+    for o in sorted(overall.itertuples(), key=lambda o: fidelity(o.profile)):
+        pairs = tests[(tests.profile == o.profile) & (tests.recipe == o.recipe)]
+        arms = summary[(summary.profile == o.profile) & (summary.recipe == o.recipe) & summary.architecture.isin(['ResMaskingNet', 'ResNet-34'])]
         groups = [(g, group_runs(records, g)) for g in arms.itertuples()]
         rows = [{'network': g.architecture, 'model': f"`{g.model}`", 'paper (%)': f"{g.paper:.2f}", 'ours (%)': accuracy_text(runs),
                  'seeds': len(runs), 'training': f"{int(runs.epochs.max())} epochs, {runs.train_minutes.mean():.0f} min",
                  'records by seed': record_links(runs, page_dir)} for g, runs in groups]
         r = groups[0][1].iloc[0]
         paper_gain = PAPER_ACCURACY['ResMaskingNet'] - PAPER_ACCURACY['ResNet-34']
-        gain = pairs.difference.mean()
-        verdict = 'as in the paper, the masks help' if gain > 0 else 'unlike the paper, the masks cost accuracy'
-        parts += [f"### The `{profile}` profile\n", f"{r['size']}×{r['size']} input, trained on {r.device}.\n", pipe_table(rows, 'llrrrrl'),
-                  f"\nMean difference {gain:+.2f} points against the paper's {paper_gain:+.2f}: {verdict} here.\n",
+        verdict = ('the masks help, as in the paper' if o.ci_low > 0 else 'unlike the paper, the masks cost accuracy' if o.ci_high < 0
+                   else 'no difference shown either way: the interval holds 0')
+        parts += [f"### The `{o.profile}` profile\n", f"{r['size']}×{r['size']} input, trained on {r.device}.\n", pipe_table(rows, 'llrrrrl'),
+                  f"\nThe masks' gain over {count_text(o.seeds, 'paired seed')}: {o.difference:+.2f} points (95% interval "
+                  f"{o.ci_low:+.2f} to {o.ci_high:+.2f}, seeds and test faces resampled), against the paper's {paper_gain:+.2f}: {verdict}.\n",
                   pipe_table([{'seed': t['seed'], 'ResMaskingNet (%)': f"{t['ResMaskingNet']:.2f}", 'ResNet-34 (%)': f"{t['ResNet-34']:.2f}",
                                'difference': f"{t['difference']:+.2f}", 'only masked right': t['only_masked_right'],
                                'only plain right': t['only_plain_right'], 'McNemar p': f"{t['mcnemar_p']:.2g}"}
