@@ -115,7 +115,7 @@ def per_class_observation(recall:pd.Series) -> str:
             f"worst: {bottom[1]} ({ranked[bottom[1]]:.1f}%) and {bottom[0]} ({ranked[bottom[0]]:.1f}%); "
             f"disgust {recall['disgust']:.1f}%. The paper finds happy and surprise best and fear and sad worst: {verdict}.")
 
-# %% ../nbs/11_report.ipynb #bdf4cf27
+# %% ../nbs/11_report.ipynb #2c5fc852
 def paired_bootstrap_over_seeds(differences:list[np.ndarray], # per seed: each test face's masked-right minus plain-right (-1, 0 or 1)
                                 replicates:int=2000, # bootstrap replicates
                                 seed:int=0, # seeds the resampling
