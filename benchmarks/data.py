@@ -1,4 +1,4 @@
-"""The data layer's two promises (DESIGN.md section 4): preparing FER2013 from the zip takes under 60 s,
+"""The data layer's two promises: preparing FER2013 from the zip takes under 60 s,
 and loading the prepared cache of all 35,887 faces takes under 1 s.
 
   prepare : prepare_cache(fer2013.zip) into a temporary folder (hash, decode every JPEG, write .npz + .json)

@@ -1,4 +1,4 @@
-"""Inference speed of the bundled model on this machine (issue 6 targets: >= 1000 faces/s at batch 64, >= 100 frames/s end to end).
+"""Inference speed of the bundled model on this machine (targets: >= 1000 faces/s at batch 64, >= 100 frames/s end to end).
 
 The bundled model (fermask.load_model(): resmaskingnet_cpu, 96x96 input, 3.7M parameters), run four ways:
   fp32        : fermask.predict.FaceClassifier(precision='fp32'): inference_mode, batch norms folded

@@ -1,4 +1,4 @@
-"""Training throughput on this machine: the bare step against the full trainer (issue 3, Performance).
+"""Training throughput on this machine: the bare step against the full trainer.
 
 For ResMaskingNet and ResNet-34 (identical stem and head) at 48, 96 and 224 pixels, batch 48:
   bare    : forward + backward + RAdam step on a ready-made batch: the median over timed steps,

@@ -35,7 +35,7 @@ __all__ = ['MAX_BUNDLE_BYTES', 'PRECISIONS', 'BF16_MIN_BATCH', 'IMAGE_SUFFIXES',
            'OnnxClassifier', 'make_classifier']
 
 # %% ../nbs/15_predict.ipynb #f45f1ec8
-MAX_BUNDLE_BYTES = 10_000_000  # a weights file shipped in the package is at most 10 MB (issue 6)
+MAX_BUNDLE_BYTES = 10_000_000  # a weights file shipped in the package is at most 10 MB: a small download for every user
 
 def _record_of(run:Path) -> Path:
     "The record of run folder `runs/<profile>/<run>`: `results/<profile>/<run>/run.json` in the same project."
