@@ -35,7 +35,7 @@ __all__ = ['finite', 'parse_mapping', 'add_options', 'function_rows', 'config_ro
            'data_ferplus', 'site_build', 'site_serve', 'site_check', 'OneLineErrors', 'calls', 'build_parser',
            'one_line_errors', 'main']
 
-# %% ../nbs/20_cli.ipynb #8b6363d6
+# %% ../nbs/20_cli.ipynb #425171ed
 import math
 from .errors import writable
 

@@ -37,6 +37,8 @@ def writable(path:str|Path, # a file to write, or a folder to write into
     path = Path(path)
     where = path if folder else path.parent
     if not folder and path.is_dir(): raise FermaskError(f"cannot write {path}: it is a folder")
+    existing = next(p for p in (where, *where.parents) if p.exists())
+    if not existing.is_dir(): raise FermaskError(f"cannot write {path}: {existing} is a file, not a folder")
     try:
         where.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=where): pass

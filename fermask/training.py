@@ -221,7 +221,7 @@ RESULT_NEUTRAL = ('progress', 'threads', 'data')  # fields that cannot change a 
 def _comparable(config:dict) -> dict:
     return {k: v for k, v in config.items() if k not in RESULT_NEUTRAL}
 
-# %% ../nbs/09_training.ipynb #564e3b0f
+# %% ../nbs/09_training.ipynb #dc7298a1
 def data_sha256(*parts:FaceData) -> str:
     "The sha256 of the faces and labels of `parts`, in order: the identity of a run's data."
     digest = hashlib.sha256()
@@ -306,9 +306,8 @@ def train(cfg:TrainConfig, # the run's configuration
 
         train_seconds = time.perf_counter() - t0  # the batch loop alone: data, augmentation, forward, backward, step
         if not math.isfinite(all_sum([loss_sum.item()], device)[0]):  # before validating (and maybe keeping) broken weights
-            kept_epoch = f'epoch {epoch - 1} (and the best weights so far)' if epoch > 1 else 'no epoch (none finished)'
-            raise FermaskError(f"training diverged: the loss became {loss_sum.item()} in epoch {epoch} (learning rate {cfg.lr} too high?); "
-                               f"{run_dir} keeps its last good checkpoint: {kept_epoch}")
+            kept = f"{run_dir} keeps the checkpoint of epoch {epoch - 1} and the best weights so far" if epoch > 1 else "no epoch had finished"
+            raise FermaskError(f"training diverged: the loss became {loss_sum.item()} in epoch {epoch} (learning rate {cfg.lr} too high?); {kept}")
         share_buffers(model)
         if average is not None: share_buffers(average.module)
         probs = predict_probs(kept, val_part, cfg.size, device=device, autocast_dtype=dtype)
