@@ -6,6 +6,8 @@ data (random faces, tiny networks). A case holds when the command ends as stated
 one line on stderr with exit status 2 (no traceback) and nothing half-written, some by carrying on
 safely. Prints one row per case and the counts.
 Run:  python benchmarks/hostile.py | tee benchmarks/hostile.txt
+The same cases against the code before they were fixed (benchmarks/hostile-before.txt):
+      git archive aff4dfb fermask | tar -x -C /tmp/before && PYTHONPATH=/tmp/before python benchmarks/hostile.py
 """
 import contextlib, io, json, os, platform, resource, shutil, subprocess, sys, tempfile, time, zipfile
 from datetime import datetime, timezone
@@ -18,7 +20,6 @@ from safetensors.torch import save_file
 
 from fermask.cli import main
 from fermask.data import FaceData, SPLITS
-from fermask.cache import write_cache
 from fermask.models import create
 from fermask.checkpoints import save_weights
 from fermask.evaluation import save_predictions
@@ -59,15 +60,23 @@ def files(folder:Path) -> dict:
     "Name -> bytes of every file in `folder`."
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
+def fer2013_csv(name:str, pixel:str) -> Path:
+    "A FER2013 CSV of three faces, one per split, the first pixel of the first being `pixel`."
+    rows = [f"3,{pixel} {' '.join(['7'] * 2303)},Training", f"3,{' '.join(['7'] * 2304)},PublicTest", f"3,{' '.join(['7'] * 2304)},PrivateTest"]
+    (work/name).write_text('emotion,pixels,Usage\n' + '\n'.join(rows) + '\n')
+    return work/name
+
 work = Path(tempfile.mkdtemp(prefix='fermask-hostile-'))
 small, other = work/'small.npz', work/'other.npz'
-write_cache(small, faces(40, 0), {'source': 'random 0', 'sha256': '0' * 64})
-write_cache(other, faces(40, 1), {'source': 'random 1', 'sha256': '1' * 64})
+for path, seed in ((small, 0), (other, 1)):
+    data = faces(40, seed)
+    np.savez(path, images=data.images, labels=data.labels, splits=data.splits)   # a plain .npz of faces, as a user may make one
 torch.manual_seed(0)
 save_weights(create('resmaskingnet', in_size=48, width=0.125), work/'A.safetensors')
 save_weights(create('resmaskingnet', in_size=48, width=0.125, dropout=0.5), work/'B.safetensors')
 (work/'file').write_text('')
-TINY = ['--model', 'resmaskingnet', '--model-args', 'width=0.125', '--size', '48', '--batch-size', '32', '--no-progress']
+TINY = ['--model', 'resmaskingnet', '--model-args', 'width=0.125', '--size', '48', '--batch-size', '32', '--no-progress',
+        '--epochs', '1', '--train-limit', '64', '--val-limit', '32', '--data', small]   # seconds, should a case not be refused
 
 # 1. evaluate writes an evaluation as a whole
 @case(1, "evaluate B --k 0 into A's evaluation folder")
@@ -85,16 +94,16 @@ def _():
 
 @case(3, 'train resumed with --data of other faces')
 def _():
-    status, _, err = fermask('train', '--out', work/'R', *TINY, '--epochs', '1', '--train-limit', '64', '--val-limit', '32', '--data', small)
+    status, _, err = fermask('train', '--out', work/'R', *TINY)
     if status != 0: return False, f'first run: {status} {err[-150:]}'
-    return refused('train', '--out', work/'R', *TINY, '--epochs', '1', '--train-limit', '64', '--val-limit', '32', '--data', other,
+    return refused('train', '--out', work/'R', *TINY, '--data', other,
                    contains="R was trained on data")
 
 # 4. the cache and its record
-@case(4, "data info on a cache whose .json is another run's")
+@case(4, "data info on a cache whose .json is another prepare's")
 def _():
-    for name in ('c1', 'c2'): (work/f'{name}.npz').write_bytes(small.read_bytes() if name == 'c1' else other.read_bytes())
-    (work/'c1.json').write_text(other.with_suffix('.json').read_text())
+    for name, pixel in (('c1', '7'), ('c2', '9')): fermask('data', 'prepare', fer2013_csv(f'{name}.csv', pixel), '--out', work/f'{name}.npz')
+    (work/'c1.json').write_text((work/'c2.json').read_text())   # what two concurrent prepares, or a failed record write, left
     return refused('data', 'info', work/'c1.npz', contains='c1.json does not match the record inside')
 
 # 5. predict keeps what it can
@@ -111,7 +120,7 @@ def _():
 # 6. numbers that are not numbers
 for value in ('inf', 'nan', '-inf'):
     @case(6, f'train --lr={value}')
-    def _(value=value): return refused('train', '--out', work/'lr', f'--lr={value}', contains='is not a finite number')
+    def _(value=value): return refused('train', '--out', work/'lr', *TINY, f'--lr={value}', contains='is not a finite number')
 
 @case(6, 'other float options: benchmark --seconds nan')
 def _(): return refused('benchmark', '--seconds', 'nan', contains='is not a finite number')
@@ -119,12 +128,11 @@ def _(): return refused('benchmark', '--seconds', 'nan', contains='is not a fini
 @case(6, 'train --config with "lr": NaN')
 def _():
     (work/'nan.json').write_text('{"lr": NaN}')
-    return refused('train', '--out', work/'lr', '--config', work/'nan.json', contains='parameter lr must be a finite number')
+    return refused('train', '--out', work/'lr', *TINY, '--config', work/'nan.json', contains='parameter lr must be a finite number')
 
 @case(6, 'train with a loss that diverges (sgd, --lr 1e30)')
 def _():
-    held, line = refused('train', '--out', work/'diverge', *TINY, '--epochs', '1', '--train-limit', '64', '--val-limit', '32',
-                         '--data', small, '--optimizer', 'sgd', '--lr', '1e30', contains='training diverged')
+    held, line = refused('train', '--out', work/'diverge', *TINY, '--optimizer', 'sgd', '--lr', '1e30', contains='training diverged')
     return held and sorted(p.name for p in (work/'diverge').iterdir()) == ['config.json'], line
 
 # 7. names papermill reads as templates
@@ -143,15 +151,15 @@ def _():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     held, line = refused('data', 'prepare', work/'bomb.zip', '--out', work/'bomb.npz', contains='over 1,048,576 bytes')
     grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024
-    return held and grew < 32, f'{line} (peak memory +{grew:.0f} MB)'
+    return held and grew < 32, f'peak memory +{grew:.0f} MB; {line}'
 
-@case(8, 'evaluate a 140-byte weights file claiming resmaskingnet width 8')
+@case(8, 'evaluate a 140-byte weights file claiming resmaskingnet width 2')
 def _():
-    save_file({'fc.weight': torch.zeros(7, 2)}, str(work/'huge.safetensors'), metadata={'model': json.dumps({'name': 'resmaskingnet', 'width': 8.0})})
+    save_file({'fc.weight': torch.zeros(7, 2)}, str(work/'huge.safetensors'), metadata={'model': json.dumps({'name': 'resmaskingnet', 'width': 2.0})})
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     held, line = refused('evaluate', work/'huge.safetensors', '--data', small, '--out', work/'huge', '--device', 'cpu', contains='does not fit this model')
     grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024
-    return held and grew < 200, f'{line[:90]}... (peak memory +{grew:.0f} MB)'
+    return held and grew < 200, f'peak memory +{grew:.0f} MB; {line}'
 
 # 9. temporaries of killed writers
 @case(9, 'a .tmp-PID-* file of a killed writer, then another write there')
@@ -164,11 +172,11 @@ def _():
     return status == 0 and not stale.exists(), f'status {status}, stale temporary {"left" if stale.exists() else "removed"}'
 
 # 10. outputs that cannot be written: refused before any work, in one line
-for args in (['data', 'prepare', small.with_suffix('.json'), '--out', work/'file'/'c.npz'],
+for args in (['data', 'prepare', fer2013_csv('ok.csv', '7'), '--out', work/'file'/'c.npz'],
              ['train', '--out', work/'file'/'run', *TINY],
              ['evaluate', work/'A.safetensors', '--data', small, '--out', work/'file'/'eval'],
-             ['ensemble', work, '--out', work/'file'/'ens'],
-             ['predict', work/'album', '--out', work/'file'/'faces.csv'],
+             ['ensemble', work/'results'/'cpu'/'good', '--out', work/'file'/'ens'],
+             ['predict', work/'album', '--out', work/'file'/'faces.csv', '--no-progress'],
              ['export', '--onnx', work/'file'/'model.onnx']):
     @case(10, f"{' '.join(args[:2] if args[0] == 'data' else args[:1])} with an output whose parent is a file")
     def _(args=args): return refused(*args, contains='cannot write')
@@ -176,7 +184,7 @@ for args in (['data', 'prepare', small.with_suffix('.json'), '--out', work/'file
 @case(10, 'data prepare --out an existing folder named c.npz')
 def _():
     (work/'dir.npz').mkdir()
-    return refused('data', 'prepare', small, '--out', work/'dir.npz', contains='it is a folder')
+    return refused('data', 'prepare', fer2013_csv('ok.csv', '7'), '--out', work/'dir.npz', contains='it is a folder')
 
 @case(10, 'any OS error left: the top level names the path')
 def _():
@@ -189,12 +197,6 @@ def _():
     return status == 2 and str(work/'no'/'such.txt') in err.getvalue(), err.getvalue().strip()
 
 # 11. one line, not a traceback
-def fer2013_csv(name:str, pixel:str) -> Path:
-    "A FER2013 CSV of three faces, one per split, the first pixel of the first being `pixel`."
-    rows = [f"3,{pixel} {' '.join(['7'] * 2303)},Training", f"3,{' '.join(['7'] * 2304)},PublicTest", f"3,{' '.join(['7'] * 2304)},PrivateTest"]
-    (work/name).write_text('emotion,pixels,Usage\n' + '\n'.join(rows) + '\n')
-    return work/name
-
 for out in ('cache', 'c.dat'):
     @case(11, f'data prepare --out {out}')
     def _(out=out):
@@ -209,12 +211,12 @@ for class_map in ('happy', '{bad'):
     def _(class_map=class_map): return refused('data', 'prepare', work, '--class-map', class_map, contains='--class-map')
 
 @case(11, 'train --config missing.json')
-def _(): return refused('train', '--out', work/'cfg', '--config', work/'missing.json', contains='No such file or directory')
+def _(): return refused('train', '--out', work/'cfg', *TINY, '--config', work/'missing.json', contains='No such file or directory')
 
 @case(11, 'train --config that is not JSON')
 def _():
     (work/'notjson.json').write_text('lr = 1')
-    return refused('train', '--out', work/'cfg', '--config', work/'notjson.json', contains='not JSON')
+    return refused('train', '--out', work/'cfg', *TINY, '--config', work/'notjson.json', contains='not JSON')
 
 for name, spec in (('string', 'resmaskingnet'), ('list', ['resmaskingnet', 0.125])):
     @case(11, f"weights whose metadata 'model' is a {name}")
@@ -225,12 +227,12 @@ for name, spec in (('string', 'resmaskingnet'), ('list', ['resmaskingnet', 0.125
 @case(11, 'predict with valid weights of 8 classes')
 def _():
     save_weights(create('resmaskingnet', in_size=48, width=0.125, num_classes=8), work/'eight.safetensors')
-    return refused('predict', work/'album', '--weights', work/'eight.safetensors', contains='has 8 classes')
+    return refused('predict', work/'album', '--weights', work/'eight.safetensors', '--no-progress', contains='has 8 classes')
 
 @case(11, 'predict --detector junk.xml')
 def _():
     (work/'junk.xml').write_text('<junk>')
-    return refused('predict', work/'album', '--detector', work/'junk.xml', contains='is not a readable Haar cascade')
+    return refused('predict', work/'album', '--detector', work/'junk.xml', '--no-progress', contains='is not a readable Haar cascade')
 
 def record(name:str, damage=None) -> Path:
     "A run record of predictions on 12 faces, damaged by `damage(folder)`."
