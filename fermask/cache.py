@@ -4,15 +4,16 @@
 
 # %% ../nbs/02_cache.ipynb #bc0f7a9e
 from __future__ import annotations
-import hashlib, json, zipfile
+import hashlib, json, sys, zipfile
 from pathlib import Path
 import numpy as np
 import fermask
 from .data import SPLITS, FaceData, read_faces, data_dir, find_fer2013
-from .errors import FermaskError, atomic_write
+from .errors import FermaskError, atomic_write, writable
 
 # %% auto #0
-__all__ = ['sha256_file', 'cache_record', 'prepare_cache', 'load_cache', 'load_fer2013', 'fer2013_splits', 'counts_table']
+__all__ = ['sha256_file', 'cache_path', 'write_cache', 'cache_record', 'prepare_cache', 'load_cache', 'load_fer2013',
+           'fer2013_splits', 'counts_table']
 
 # %% ../nbs/02_cache.ipynb #82429f27
 def sha256_file(path:str|Path, # a file, or a folder of files
@@ -29,12 +30,40 @@ def sha256_file(path:str|Path, # a file, or a folder of files
     return digest.hexdigest()
 
 # %% ../nbs/02_cache.ipynb #0b74335b
+def cache_path(out:str|Path, # where a cache will be written
+              ) -> Path:
+    "`out`, checked before any work: an `.npz` name in a folder that can be written."
+    out = Path(out)
+    if out.suffix != '.npz': raise FermaskError(f"{out}: a cache's name must end in .npz")
+    return writable(out)
+
+def write_cache(out:str|Path, # the `.npz` to write
+                data:FaceData, # the faces
+                record:dict, # what they were made from, JSON-able
+               ) -> Path:
+    "Write `data` with `record` inside one `.npz`, atomically, then a copy of the record as `.json`."
+    out, text = cache_path(out), json.dumps(record, indent=1) + '\n'
+    with atomic_write(out) as tmp: np.savez(tmp, images=data.images, labels=data.labels, splits=data.splits, record=np.array(text))
+    with atomic_write(out.with_suffix('.json')) as tmp: tmp.write_text(text)
+    return out
+
+def _read_cache(path:Path, keys:tuple) -> list[np.ndarray]:
+    "The arrays `keys` of cache `path`; a missing or corrupt cache -> `FermaskError`."
+    if not path.is_file(): raise FermaskError(f"{path}: no such cache; make it with prepare_cache (fermask data prepare)")
+    try:
+        with np.load(path, allow_pickle=False) as z: return [z[k] for k in keys]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise FermaskError(f"{path}: not a readable fermask cache ({type(e).__name__}: {e}); delete it and prepare it again") from None
+
 def cache_record(cache:str|Path, # a cache written by `prepare_cache`
                 ) -> dict:
-    "The JSON record beside `cache`: source name and sha256, counts, fermask version."
-    record = Path(cache).with_suffix('.json')
-    try: return json.loads(record.read_text())
-    except (OSError, json.JSONDecodeError) as e: raise FermaskError(f"{record}: no readable cache record ({e})") from None
+    "The record inside `cache`: source name and sha256, counts, fermask version; a `.json` copy that differs -> `FermaskError`."
+    cache = Path(cache)
+    text = str(_read_cache(cache, ('record',))[0])
+    copy = cache.with_suffix('.json')
+    if copy.is_file() and copy.read_text() != text:
+        raise FermaskError(f"{copy} does not match the record inside {cache} (two writers at once, or a failed write?): prepare the cache again")
+    return json.loads(text)
 
 def prepare_cache(source:str|Path, # fer2013.csv, the FER2013 zip or folder, or class folders
                   out:str|Path|None=None, # the cache; default data_dir()/<source stem>.npz
@@ -43,29 +72,25 @@ def prepare_cache(source:str|Path, # fer2013.csv, the FER2013 zip or folder, or 
                  ) -> Path:
     "Read `source` once and write it as an uncompressed `.npz` cache with a `.json` record; returns the cache's path."
     source = Path(source)
+    out = cache_path(out or data_dir()/f'{source.stem}.npz')
     digest = sha256_file(source)
     data = read_faces(source, class_map, split)
-    out = Path(out) if out else data_dir()/f'{source.stem}.npz'
-    with atomic_write(out) as tmp: np.savez(tmp, images=data.images, labels=data.labels, splits=data.splits)
     record = dict(source=source.name, sha256=digest, faces=len(data), counts=data.counts().to_dict('index'),
                   class_map=class_map, split=split, fermask=fermask.__version__)
-    with atomic_write(out.with_suffix('.json')) as tmp: tmp.write_text(json.dumps(record, indent=1) + '\n')
-    return out
+    return write_cache(out, data, record)
 
 def load_cache(path:str|Path, # a cache written by `prepare_cache`
               ) -> FaceData:
-    "The faces of a cache; a missing or corrupt cache -> `FermaskError`."
+    "The faces of a cache; a missing or corrupt cache, or one whose `.json` copy disagrees with it -> `FermaskError`."
     path = Path(path)
-    if not path.is_file(): raise FermaskError(f"{path}: no such cache; make it with prepare_cache (fermask data prepare)")
-    try:
-        with np.load(path, allow_pickle=False) as z: images, labels, splits = z['images'], z['labels'], z['splits']
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise FermaskError(f"{path}: not a readable fermask cache ({type(e).__name__}: {e}); delete it and prepare it again") from None
+    images, labels, splits = _read_cache(path, ('images', 'labels', 'splits'))
+    with np.load(path, allow_pickle=False) as z: recorded = 'record' in z.files   # a plain .npz of faces has none: used as it is
+    if recorded: cache_record(path)
     return FaceData(images, labels, splits, path.name)
 
 # %% ../nbs/02_cache.ipynb #a117ad6e
 def _recorded_sha256(cache:Path) -> str|None:
-    "The source checksum recorded beside `cache`, or None if there is no usable cache."
+    "The source checksum recorded in `cache`, or None if there is no usable cache (missing, without a record, or disagreeing with its copy)."
     try: return cache_record(cache)['sha256'] if cache.is_file() else None
     except (FermaskError, KeyError, TypeError): return None
 
@@ -75,7 +100,9 @@ def load_fer2013(source:str|Path|None=None, # FER2013 (csv, zip or folder) or a 
     source = Path(source) if source else find_fer2013()
     if source.suffix == '.npz': return load_cache(source)  # a cache made earlier, used as it is
     cache = data_dir()/f'{source.stem}.npz'
-    if _recorded_sha256(cache) != sha256_file(source): prepare_cache(source, cache)
+    if _recorded_sha256(cache) != sha256_file(source):
+        print(f"preparing {cache} from {source} (once: later runs load it in a fraction of a second)", file=sys.stderr, flush=True)
+        prepare_cache(source, cache)
     return load_cache(cache)
 
 def fer2013_splits(source:str|Path|None=None, # FER2013 (csv, zip or folder) or a prepared .npz; default `find_fer2013()`

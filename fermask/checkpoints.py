@@ -17,7 +17,7 @@ from .errors import FermaskError, atomic_write
 from .models import create
 
 # %% auto #0
-__all__ = ['BUNDLED_WEIGHTS', 'save_weights', 'read_weights', 'load_weights_into', 'load_model', 'save_checkpoint',
+__all__ = ['BUNDLED_WEIGHTS', 'save_weights', 'read_weights', 'check_fit', 'load_weights_into', 'load_model', 'save_checkpoint',
            'latest_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/07_checkpoints.ipynb #b6bcaf8c
@@ -50,11 +50,11 @@ def read_weights(path:str|Path, # a `.safetensors` file
     return tensors, meta
 
 # %% ../nbs/07_checkpoints.ipynb #e7fcc34e
-def load_weights_into(model:nn.Module, # the model to fill
-                      tensors:dict, # name -> tensor, e.g. from `read_weights`
-                      source:str|Path='weights', # where the tensors came from, for messages
-                     ):
-    "Copy `tensors` into `model` after checking that every name and shape matches."
+def check_fit(model:nn.Module, # the model to fill (on the meta device: shapes only)
+              tensors:dict, # name -> tensor, e.g. from `read_weights`
+              source:str|Path='weights', # where the tensors came from, for messages
+             ):
+    "Refuse `tensors` unless their names and shapes are exactly `model`'s."
     expected = model.state_dict()
     missing, unexpected = sorted(expected.keys() - tensors.keys()), sorted(tensors.keys() - expected.keys())
     if missing or unexpected:
@@ -65,11 +65,29 @@ def load_weights_into(model:nn.Module, # the model to fill
         if tensors[name].shape != t.shape:
             raise FermaskError(f"{source}: tensor {name} has shape {tuple(tensors[name].shape)}, the model expects "
                                f"{tuple(t.shape)} (another architecture or number of classes?)")
+
+def load_weights_into(model:nn.Module, # the model to fill
+                      tensors:dict, # name -> tensor, e.g. from `read_weights`
+                      source:str|Path='weights', # where the tensors came from, for messages
+                     ):
+    "Copy `tensors` into `model` after checking that every name and shape matches."
+    check_fit(model, tensors, source)
     model.load_state_dict(tensors)
     return model
 
 # %% ../nbs/07_checkpoints.ipynb #7279cdd1
 BUNDLED_WEIGHTS = Path(fermask.__file__).parent/'weights'/'resmaskingnet_cpu.fer2013_cpu.safetensors'  # the model shipped in the package
+
+def _create(spec, # a weights file's metadata 'model': the `.config` of the model that was saved
+            path:str|Path, # the file, for messages
+           ) -> nn.Module:
+    "The model `spec` describes; anything that does not describe one -> `FermaskError`."
+    if not (isinstance(spec, dict) and isinstance(spec.get('name'), str)):
+        raise FermaskError(f"{path}: its metadata 'model' must be a model configuration (a JSON object with a name), got {json.dumps(spec)[:80]}")
+    try: return create(**spec)
+    except FermaskError: raise
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise FermaskError(f"{path}: its metadata 'model' is not a model fermask can build ({type(e).__name__}: {e})") from None
 
 def load_model(path:str|Path|None=None, # a `.safetensors` file written by `save_weights` (None: the model bundled with fermask)
                device:str|torch.device='cpu', # where to put the model
@@ -81,7 +99,8 @@ def load_model(path:str|Path|None=None, # a `.safetensors` file written by `save
     tensors, meta = read_weights(path)
     if 'model' not in meta:
         raise FermaskError(f"{path} has no 'model' entry in its metadata: it was not written by fermask's save_weights")
-    model = load_weights_into(create(**meta['model']), tensors, path)  # copies fp16 tensors into the fp32 model
+    with torch.device('meta'): check_fit(_create(meta['model'], path), tensors, path)   # shapes only: nothing allocated yet
+    model = load_weights_into(_create(meta['model'], path), tensors, path)  # copies fp16 tensors into the fp32 model
     model.metadata = meta
     return model.to(device).eval()
 

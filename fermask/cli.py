@@ -4,21 +4,28 @@
 
 # %% ../nbs/20_cli.ipynb #94d98f8a
 from __future__ import annotations
-import argparse, ast, inspect, json, os, sys, warnings
+import argparse, ast, inspect, json, math, os, sys, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import get_type_hints
 
 from fastcore.docments import docments
 
-from .errors import FermaskError
+from .errors import FermaskError, writable
 
 # %% auto #0
-__all__ = ['parse_mapping', 'add_options', 'function_rows', 'config_rows', 'data_prepare', 'data_info', 'data_figures', 'models',
-           'evaluate', 'train_command', 'literal', 'reproduce_command', 'one_line_warnings', 'predict_command',
-           'benchmark_command', 'export_command', 'predict_options', 'export_options', 'ensemble_command',
-           'data_ferplus', 'site_build', 'site_serve', 'site_check', 'OneLineErrors', 'calls', 'train_options',
-           'reproduce_options', 'ensemble_options', 'build_parser', 'main']
+__all__ = ['finite', 'parse_mapping', 'add_options', 'function_rows', 'config_rows', 'data_prepare', 'data_info', 'data_figures',
+           'models', 'evaluate', 'config_file', 'train_command', 'literal', 'reproduce_command', 'one_line_warnings',
+           'predict_command', 'benchmark_command', 'export_command', 'predict_options', 'export_options',
+           'ensemble_command', 'data_ferplus', 'site_build', 'site_serve', 'site_check', 'OneLineErrors', 'calls',
+           'train_options', 'reproduce_options', 'ensemble_options', 'build_parser', 'one_line_errors', 'main']
+
+# %% ../nbs/20_cli.ipynb #425171ed
+def finite(text:str) -> float:
+    "The value of a float option: a finite number."
+    value = float(text)   # not a number at all: argparse's 'invalid finite value'
+    if not math.isfinite(value): raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 # %% ../nbs/20_cli.ipynb #cb7c4555
 def parse_mapping(text:str) -> dict:
@@ -44,7 +51,7 @@ def add_options(parser:argparse.ArgumentParser,
         elif i < positional: parser.add_argument(name, type=kind, nargs='?', default=default, help=help)
         elif kind is bool: parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=default, help=help)
         elif kind is dict: parser.add_argument(flag, dest=name, type=parse_mapping, default=default, metavar='K=V,...', help=help)
-        else: parser.add_argument(flag, dest=name, type=kind, default=default, help=f'{help} (default: {default})')
+        else: parser.add_argument(flag, dest=name, type=finite if kind is float else kind, default=default, help=f'{help} (default: {default})')
 
 def function_rows(func):
     "(name, type, default, help) of each parameter of `func`, from its signature, type hints and docments."
@@ -67,7 +74,9 @@ def data_prepare(source:str='', # FER2013 csv, zip or folder, or a class-per-fol
     "Read SOURCE once and write its cache (images, labels, splits) with the source's checksum."
     from fermask.data import find_fer2013
     from fermask.cache import prepare_cache, load_cache, counts_table
-    path = prepare_cache(source or find_fer2013(), out or None, class_map=parse_mapping(class_map) if class_map else None, split=split or None)
+    try: mapping = parse_mapping(class_map) if class_map else None
+    except argparse.ArgumentTypeError as e: raise FermaskError(f"--class-map {class_map!r}: {e}") from None
+    path = prepare_cache(source or find_fer2013(), out or None, class_map=mapping, split=split or None)
     print(f"wrote {path}")
     print(counts_table(load_cache(path)))
 
@@ -111,7 +120,7 @@ def evaluate(checkpoint:str, # a weights file written by fermask (a run's best.s
     from fermask.training import pick_device
     from fermask.evaluation import evaluate_checkpoint
     check_choice('split', split, SPLITS)
-    out = Path(out or Path(checkpoint).parent)
+    out = writable(out or Path(checkpoint).parent, folder=True)   # before the data is read
     record = evaluate_checkpoint(checkpoint, fer2013_splits(data or None)[split], split, k, seed, out, pick_device(device))
     for tta in ('none', 'flip', 'random'):
         r = record[f'tta_{tta}']
@@ -119,10 +128,19 @@ def evaluate(checkpoint:str, # a weights file written by fermask (a run's best.s
     print(f"wrote {out/f'{split}-metrics.json'}")
 
 # %% ../nbs/20_cli.ipynb #560bb2e9
+def config_file(path:str, # the file given as --config
+               ) -> dict:
+    "The parameters in the JSON file `path`; anything but a readable JSON object -> `FermaskError`."
+    try: params = json.loads(Path(path).read_text())
+    except OSError as e: raise FermaskError(f"--config {path}: {e.strerror or e}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise FermaskError(f"--config {path}: not JSON ({e})") from None
+    if not isinstance(params, dict): raise FermaskError(f"--config {path}: expected a JSON object of parameters, got {type(params).__name__}")
+    return params
+
 def train_command(args:argparse.Namespace):
     "Run `train` with the configuration given on the command line."
     from fermask.training import TrainConfig, config_from, train
-    params = json.loads(Path(args.config).read_text()) if args.config else {}
+    params = config_file(args.config) if args.config else {}
     params.update({name: getattr(args, name) for name in get_type_hints(TrainConfig) if getattr(args, name) is not None})
     cfg = config_from(TrainConfig, params)
     result = train(cfg, args.out)
@@ -343,11 +361,18 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func in [('build', site_build), ('serve', site_serve), ('check', site_check)]: _command(site_commands, name, func, positional=0)
     return parser
 
+@contextmanager
+def one_line_errors():
+    "Turn bad input (`FermaskError`) and any OS error (read-only file system, disk full, ...) into one line naming the path, and exit status 2."
+    try: yield
+    except FermaskError as e: message = str(e)
+    except OSError as e: message = ': '.join(str(part) for part in (e.filename, e.strerror or e) if part)
+    except KeyboardInterrupt: sys.exit(130)
+    else: return
+    print(f"fermask: error: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(2)
+
 def main(argv:list[str]|None=None):
     "Entry point of the `fermask` command."
     args = build_parser().parse_args(argv)
-    try: args.handler(args)
-    except FermaskError as e:
-        print(f"fermask: error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt: sys.exit(130)
+    with one_line_errors(): args.handler(args)

@@ -13,8 +13,9 @@ from PIL import Image
 from .errors import FermaskError, check_choice
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'SPLITS', 'USAGE_SPLITS', 'FER2013_NAME', 'FER2013_NAMES', 'FaceData', 'read_fer2013_csv',
-           'read_fer2013_images', 'project_root', 'data_dir', 'find_fer2013', 'read_class_folders', 'read_faces']
+__all__ = ['EMOTIONS', 'SPLITS', 'USAGE_SPLITS', 'FER2013_MAX_BYTES', 'MAX_IMAGE_BYTES', 'FER2013_NAME', 'FER2013_NAMES',
+           'FaceData', 'read_fer2013_csv', 'read_fer2013_images', 'project_root', 'data_dir', 'find_fer2013',
+           'read_class_folders', 'read_faces']
 
 # %% ../nbs/01_data.ipynb #bce3c237
 EMOTIONS = ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')  # FER2013 label ids 0..6
@@ -84,7 +85,7 @@ def _row_values(row:int, emotion:str, pixels:str, usage:str, source:str) -> tupl
     if len(values) != 48 * 48:
         raise FermaskError(f"{source} row {row}: pixels has {len(values)} values, expected 2304 (48x48)")
     try: face = np.array(values, dtype=np.int64)
-    except ValueError as e: raise FermaskError(f"{source} row {row}: pixels must be whole numbers 0..255 ({e})") from None
+    except (ValueError, OverflowError) as e: raise FermaskError(f"{source} row {row}: pixels must be whole numbers 0..255 ({e})") from None
     if face.min() < 0 or face.max() > 255:
         raise FermaskError(f"{source} row {row}: pixels must be 0..255, got {face.min()}..{face.max()}")
     return int(emotion), face.astype(np.uint8).reshape(48, 48), USAGE_SPLITS[usage.strip()]
@@ -138,15 +139,28 @@ def _entry_names(path:Path) -> list[str]:
         except zipfile.BadZipFile: raise FermaskError(f"{path.name}: not a zip file or a folder") from None
     return sorted(n for n in names if not any(p.startswith(('.', '__MACOSX')) for p in n.split('/')))
 
-def _read_entries(path:Path) -> Iterator[tuple[str, bytes]]:
+FER2013_MAX_BYTES = 2**20  # a 48x48 image, in any format, is far smaller
+MAX_IMAGE_BYTES = 64 * 2**20  # an image of a class-folder data set (a 24-megapixel photo as PNG is about 40 MB)
+
+def _bounded(file, max_bytes:int, where:str) -> bytes:
+    "The bytes of an open `file`, reading no more than `max_bytes` + 1; a larger file -> `FermaskError`."
+    data = file.read(max_bytes + 1)
+    if len(data) > max_bytes: raise FermaskError(f"{where}: over {max_bytes:,} bytes, more than an image of this source needs; refusing it")
+    return data
+
+def _read_entries(path:Path, # a zip or a folder
+                  max_bytes:int, # refuse a file larger than this, before it is read (or inflated) whole
+                 ) -> Iterator[tuple[str, bytes]]:
     "The name and bytes of each file of zip or folder `path`, in sorted order."
     names = _entry_names(path)
     if path.is_dir():
-        for name in names: yield name, (path/name).read_bytes()
+        for name in names:
+            with open(path/name, 'rb') as f: yield name, _bounded(f, max_bytes, f'{path.name}:{name}')
         return
     with zipfile.ZipFile(path) as z:
         for name in names:
-            try: data = z.read(name)
+            try:
+                with z.open(name) as f: data = _bounded(f, max_bytes, f'{path.name}:{name}')
             except (zipfile.BadZipFile, zlib.error, EOFError) as e:
                 raise FermaskError(f"{path.name}:{name}: corrupt zip entry ({e})") from None
             yield name, data
@@ -172,7 +186,7 @@ def read_fer2013_images(path:str|Path, # the Kaggle image-folder copy: a .zip or
     "Read FER2013 from `<class>/<Usage>_<id>.jpg` files: split from the name's prefix, label from the folder."
     path = _existing(path)
     images, labels, splits = [], [], []
-    for entry, data in _read_entries(path):
+    for entry, data in _read_entries(path, FER2013_MAX_BYTES):
         where, parts = f'{path.name}:{entry}', entry.split('/')
         folder = parts[-2] if len(parts) > 1 else ''
         match = FER2013_NAME.fullmatch(parts[-1])
@@ -226,7 +240,7 @@ def read_class_folders(path:str|Path, # a folder (or a zip) of class folders, or
     if split is not None: check_choice('split', split, SPLITS)
     layout = '<class>/<image>' if split else '<split>/<class>/<image>'
     images, labels, splits, resized = [], [], [], 0
-    for entry, data in _read_entries(path):
+    for entry, data in _read_entries(path, MAX_IMAGE_BYTES):
         where, parts = f'{path.name}:{entry}', entry.split('/')
         if len(parts) != len(layout.split('/')): raise FermaskError(f"{where}: expected {layout} in {path.name}")
         if split is None and parts[0] not in SPLITS:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import FermaskError, atomic_write, check_choice
+from .errors import FermaskError, atomic_write, check_choice, writable
 from .evaluation import TTA_MODES, load_predictions, save_predictions, bootstrap_ci, mcnemar
 from .report import PAPER_TABLE3
 
@@ -43,6 +43,15 @@ def expand_runs(runs:list, # record folders or glob patterns of them
     if not folders: raise FermaskError("no runs given: name record folders, e.g. results/cpu/<run>, or patterns like 'results/cpu/*'")
     return folders
 
+def _run_record(folder:Path) -> dict:
+    "The `run.json` of `folder` ({} without one); a file that is not a JSON object -> `FermaskError`."
+    path = folder/'run.json'
+    if not path.is_file(): return {}
+    try: record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise FermaskError(f"{path}: not a readable run record ({e})") from None
+    if not isinstance(record, dict): raise FermaskError(f"{path}: not a run record (a JSON object), got {type(record).__name__}")
+    return record
+
 def load_members(runs:list, # record folders or glob patterns of them
                  tta:str='none', # which saved probabilities: 'none', 'flip' or 'random'
                 ) -> tuple[list[Member], dict]:
@@ -58,10 +67,10 @@ def load_members(runs:list, # record folders or glob patterns of them
             if split not in labels: labels[split], first = split_labels, folder
             elif not np.array_equal(labels[split], split_labels):
                 raise FermaskError(f"{path}: its labels differ from those of {first}: the runs did not classify the same {split} faces in the same order")
-        record = folder/'run.json'
-        meta = json.loads(record.read_text()) if record.is_file() else {}
-        name = f"{meta['profile']}/{meta['run_id']}" if meta else f'{folder.parent.name}/{folder.name}'
-        members.append(Member(name, meta.get('model', {}).get('name', ''), probs['val'], probs['test']))
+        meta = _run_record(folder)
+        model = meta.get('model') if isinstance(meta.get('model'), dict) else {}
+        name = f"{meta.get('profile', folder.parent.name)}/{meta.get('run_id', folder.name)}"
+        members.append(Member(name, str(model.get('name', '')), probs['val'], probs['test']))
     return members, labels
 
 # %% ../nbs/18_ensemble.ipynb #89607ce8
@@ -106,6 +115,7 @@ def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or g
                  ) -> dict:
     "Average the saved softmax of `runs`, members chosen on validation only; test accuracy of the ensemble and of every member."
     check_choice('selection', selection, SELECTIONS)
+    if out is not None: out = writable(out, folder=True)
     members, labels = load_members(runs, tta)
     val = [m.val for m in members]
     if selection == 'greedy': chosen, path = select_greedy(val, labels['val'])
@@ -126,7 +136,6 @@ def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or g
         'greedy_path': path, 'paper_table3': PAPER_TABLE3,
     }
     if out is not None:
-        out = Path(out)
         for split in ('val', 'test'): save_predictions(out/f'{split}-tta_{tta}.npz', probs[split], labels[split])
         with atomic_write(out/'ensemble.json') as tmp: tmp.write_text(json.dumps(record, indent=1) + '\n')
     return record

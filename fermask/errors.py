@@ -4,13 +4,13 @@
 
 # %% ../nbs/00_errors.ipynb #6a894af2
 from __future__ import annotations
-import os
+import os, tempfile
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['FermaskError', 'check_choice', 'atomic_write']
+__all__ = ['FermaskError', 'check_choice', 'writable', 'remove_stale_temporaries', 'atomic_write']
 
 # %% ../nbs/00_errors.ipynb #b81325ac
 class FermaskError(ValueError):
@@ -29,16 +29,49 @@ def check_choice(parameter:str, # the parameter's name, as the user writes it
         raise FermaskError(f"unknown {parameter} {value!r}: choose one of {', '.join(map(str, choices))}")
     return value
 
+# %% ../nbs/00_errors.ipynb #2ddd4bc7
+def writable(path:str|Path, # a file to write, or a folder to write into
+             folder:bool=False, # `path` is a folder
+            ) -> Path:
+    "`path`, after checking that it can be written (its folder created if need be)."
+    path = Path(path)
+    where = path if folder else path.parent
+    if not folder and path.is_dir(): raise FermaskError(f"cannot write {path}: it is a folder")
+    existing = next(p for p in (where, *where.parents) if p.exists())
+    if not existing.is_dir(): raise FermaskError(f"cannot write {path}: {existing} is a file, not a folder")
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=where): pass
+    except OSError as e: raise FermaskError(f"cannot write {path}: {e.strerror or e}") from None
+    return path
+
+# %% ../nbs/00_errors.ipynb #3cd78274
+def _running(pid:int) -> bool:
+    "Whether process `pid` exists on this machine."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True   # someone else's process
+    return True
+
+def remove_stale_temporaries(folder:str|Path, # a folder `atomic_write` writes into
+                            ) -> list[Path]:
+    "Delete the `.tmp-<pid>-*` files in `folder` whose process is gone; return them."
+    stale = [tmp for tmp in Path(folder).glob('.tmp-*-*')
+             if (pid := tmp.name.split('-')[1]).isdigit() and not _running(int(pid))]
+    for tmp in stale: tmp.unlink(missing_ok=True)
+    return stale
+
 # %% ../nbs/00_errors.ipynb #ddd23312
 @contextmanager
 def atomic_write(path:str|Path, # the file to (re)write
                 ):
     "Yield a temporary path beside `path`; rename it to `path` only if the block finishes."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = writable(path)
+    remove_stale_temporaries(path.parent)
     tmp = path.with_name(f'.tmp-{os.getpid()}-{path.name}')  # keeps the suffix: np.savez and PIL look at it
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as e: raise FermaskError(f"cannot write {path}: {e.strerror or e}") from None  # disk full, read-only, ...
     finally:
         tmp.unlink(missing_ok=True)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_evaluation.ipynb #1d94a118
 from __future__ import annotations
-import json
+import json, zipfile
 from math import comb
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from torch import nn
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from .errors import atomic_write, check_choice
+from .errors import FermaskError, atomic_write, check_choice, writable
 from .data import EMOTIONS, FaceData
 from .loading import FaceTransform, face_loader, flip_views, tta_views
 from .models import count_parameters
@@ -130,8 +130,15 @@ def save_predictions(path:str|Path, # the `.npz` to write
 
 def load_predictions(path:str|Path, # a `.npz` written by `save_predictions`
                     ) -> tuple[np.ndarray, np.ndarray]:
-    "The probabilities and labels saved in `path`."
-    with np.load(path) as f: return f['probs'], f['labels']
+    "The probabilities and labels saved in `path`; anything but (N, 7) probabilities and N labels -> `FermaskError`."
+    try:
+        with np.load(path, allow_pickle=False) as f: probs, labels = f['probs'], f['labels']
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise FermaskError(f"{path}: not readable saved predictions ({type(e).__name__}: {e})") from None
+    if probs.shape != (len(labels), len(EMOTIONS)) or probs.dtype.kind != 'f' or labels.shape != (len(probs),) or labels.dtype.kind not in 'iu':
+        raise FermaskError(f"{path}: expected ({len(labels)}, {len(EMOTIONS)}) float probabilities and {len(labels)} integer labels, "
+                           f"got {probs.dtype} {probs.shape} and {labels.dtype} {labels.shape}")
+    return probs, labels
 
 # %% ../nbs/08_evaluation.ipynb #645056d7
 def confusion_matrix_figure(confusion:np.ndarray, # counts, true classes in rows
@@ -158,18 +165,21 @@ def evaluate_checkpoint(checkpoint:str|Path, # a `.safetensors` file written by 
                         device:str|torch.device='cpu',
                        ) -> dict:
     "Accuracy without TTA, with flip TTA and with random TTA, per-class metrics and confusion matrix of a checkpoint."
+    if not (isinstance(k, int) and not isinstance(k, bool) and k >= 1): raise FermaskError(f"k must be a positive number of random views, got {k!r}")
+    if not (isinstance(seed, int) and seed >= 0): raise FermaskError(f"seed must be a non-negative integer, got {seed!r}")
+    if out is not None: out = writable(out, folder=True)
     model = load_model(checkpoint, device)
     size = model.config['in_size']
     record = {'checkpoint': str(checkpoint), 'split': split, 'n': len(faces), 'model': model.config,
               'parameters': count_parameters(model),
               'trained': {k: v for k, v in model.metadata.items() if k in ('epoch', 'val_accuracy')}}
-    for tta in TTA_MODES:
-        probs = predict_probs(model, faces, size, tta=tta, k=k, seed=seed, device=device)
-        record[f'tta_{tta}'] = evaluate_probs(probs, faces.labels, seed)
-        if out is not None: save_predictions(Path(out)/f'{split}-tta_{tta}.npz', probs, faces.labels)
-    if out is not None:
-        with atomic_write(Path(out)/f'{split}-metrics.json') as tmp: tmp.write_text(json.dumps(record, indent=1))
-        fig = confusion_matrix_figure(record['tta_none']['confusion_matrix'], f'{split}, no TTA')
-        save_figure(fig, Path(out)/f'{split}-confusion.png')
-        plt.close(fig)
+    probs = {tta: predict_probs(model, faces, size, tta=tta, k=k, seed=seed, device=device) for tta in TTA_MODES}
+    for tta, p in probs.items(): record[f'tta_{tta}'] = evaluate_probs(p, faces.labels, seed)
+    if out is None: return record
+    (out/f'{split}-metrics.json').unlink(missing_ok=True)   # from here until it is written again, no metrics claim the files
+    for tta, p in probs.items(): save_predictions(out/f'{split}-tta_{tta}.npz', p, faces.labels)
+    fig = confusion_matrix_figure(record['tta_none']['confusion_matrix'], f'{split}, no TTA')
+    save_figure(fig, out/f'{split}-confusion.png')
+    plt.close(fig)
+    with atomic_write(out/f'{split}-metrics.json') as tmp: tmp.write_text(json.dumps(record, indent=1))
     return record

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_experiments.ipynb #c6ddbf40
 from __future__ import annotations
-import ast, io, json, os, platform, shlex, shutil, subprocess, sys, time
+import io, json, os, platform, re, shlex, shutil, subprocess, sys, time
 from dataclasses import dataclass, asdict, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,9 +25,9 @@ from .models import create
 from .report import PAPER_TABLE2, PAPER_ACCURACY, PAPER_PARAMETERS, architecture
 
 # %% auto #0
-__all__ = ['STEPS', 'PROFILES', 'TrainStep', 'EvaluateStep', 'ExplainStep', 'DatasetStep', 'ReportStep', 'EnsembleStep',
-           'notebook_config', 'profile_config', 'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines',
-           'run_notebook', 'git_commit', 'environment', 'learning_curves_figure', 'paper_network',
+__all__ = ['STEPS', 'PROFILES', 'RUN_NAME_UNSAFE', 'TrainStep', 'EvaluateStep', 'ExplainStep', 'DatasetStep', 'ReportStep',
+           'EnsembleStep', 'notebook_config', 'profile_config', 'run_id', 'experiments_dir', 'minutes_seconds',
+           'StepLines', 'run_notebook', 'git_commit', 'environment', 'learning_curves_figure', 'paper_network',
            'protocol_differences', 'paper_comparison', 'comparison_text', 'write_record', 'command_line', 'reproduce']
 
 # %% ../nbs/12_experiments.ipynb #4f82c19e
@@ -113,11 +113,15 @@ def profile_config(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'pa
     return config_from(TrainConfig, {**PROFILES[check_choice('profile', profile, PROFILES)], **(overrides or {})})
 
 # %% ../nbs/12_experiments.ipynb #89a82ad6
+RUN_NAME_UNSAFE = r'[^\w.=+,-]'  # what a run folder's name may not hold: spaces, quotes, braces, slashes
+
 def run_id(profile:str, overrides:dict) -> str:
-    "A folder name for a run of `profile` with `overrides`: model, seed, then the other overrides in order."
+    "A folder name for a run of `profile` with `overrides`: model, seed, the other overrides in order, then the data's checksum if given."
     cfg = profile_config(profile, overrides)
     rest = [f"{k}{str(v).replace('/', '_')}" for k, v in sorted(overrides.items()) if k not in ('model', 'seed', *RESULT_NEUTRAL)]
-    return '-'.join([cfg.model, f'seed{cfg.seed}', *rest]).replace(' ', '').replace("'", '').replace(':', '_')
+    if cfg.data: rest.append(f'data{sha256_file(cfg.data)[:12]}')
+    name = '-'.join([cfg.model, f'seed{cfg.seed}', *rest]).replace(':', '_')
+    return re.sub(RUN_NAME_UNSAFE, '', name)
 
 # %% ../nbs/12_experiments.ipynb #be66dc6b
 def experiments_dir() -> Path:
@@ -302,6 +306,7 @@ def reproduce(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'paper'
     overrides = overrides or {}
     cfg = profile_config(profile, {'progress': False, **overrides})  # progress bars would clutter the executed notebook
     run = run or run_id(profile, overrides)
+    if re.search(RUN_NAME_UNSAFE, run) or run.startswith('.'): raise FermaskError(f"run name {run!r}: use letters, digits and . _ = + , - only")
     root = Path(root or project_root() or '.').absolute()
     run_dir, record_dir = root/'runs'/profile/run, root/'results'/profile/run
     command = command_line(profile, overrides, run)

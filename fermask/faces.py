@@ -63,6 +63,7 @@ class FaceDetector:
                 ) -> np.ndarray: # int (N,4): x, y, width, height of each face, sorted left to right
         "The faces in `image`, searched on a copy shrunk to the smallest face sought."
         smallest = max(self.min_face, self.min_face_fraction * min(image.shape[:2]))
+        if min(image.shape[:2]) < smallest: return np.zeros((0, 4), int)   # too small to hold the smallest face sought (a 1x1 image)
         scale = min(1., self.native_size / smallest)
         small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
         boxes = np.asarray(self.find(small), np.float64).reshape(-1, 4) / scale
@@ -80,7 +81,8 @@ class HaarDetector(FaceDetector):
                 ):
         super().__init__(**kwargs)
         path = Path(cascade) if Path(cascade).is_file() else Path(cv2.data.haarcascades)/cascade
-        self.cascade = cv2.CascadeClassifier(str(path)) if path.is_file() else None
+        try: self.cascade = cv2.CascadeClassifier(str(path)) if path.is_file() else None
+        except (cv2.error, SystemError): self.cascade = None   # OpenCV's answer to a file that is not a cascade XML
         if self.cascade is None or self.cascade.empty(): raise FermaskError(f"{cascade} is not a readable Haar cascade (a file in {cv2.data.haarcascades} or the path of an XML cascade)")
         if scale_factor <= 1: raise FermaskError(f"scale_factor must be > 1, got {scale_factor!r}")
         self.native_size = max(self.cascade.getOriginalWindowSize())

@@ -4,16 +4,15 @@
 
 # %% ../nbs/02b_ferplus.ipynb #4923af55
 from __future__ import annotations
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import fermask
-from .errors import FermaskError, atomic_write
+from .errors import FermaskError
 from .data import EMOTIONS, USAGE_SPLITS, FaceData, read_fer2013_csv
-from .cache import sha256_file
+from .cache import sha256_file, cache_path, write_cache
 
 # %% auto #0
 __all__ = ['FERPLUS_VOTES', 'FERPLUS_TO_FER2013', 'ferplus_majority', 'read_ferplus_votes', 'read_ferplus',
@@ -90,9 +89,8 @@ def prepare_ferplus_cache(fer2013_csv:str|Path, # the original FER2013 CSV
     "Join FER+ labels to FER2013's faces (`read_ferplus`) and write them as a fermask cache with its record."
     sources = {'fer2013_csv': Path(fer2013_csv), 'ferplus_csv': Path(ferplus_csv)}
     digests = {k: sha256_file(p) for k, p in sources.items()}  # before reading: a file changed meanwhile looks stale
-    data, out = read_ferplus(fer2013_csv, ferplus_csv), Path(out)
-    with atomic_write(out) as tmp: np.savez(tmp, images=data.images, labels=data.labels, splits=data.splits)
+    out = cache_path(out)   # before any work
+    data = read_ferplus(fer2013_csv, ferplus_csv)
     record = dict(source=data.source, sources={k: p.name for k, p in sources.items()}, sha256=digests, faces=len(data),
                   counts=data.counts().to_dict('index'), labels='FER+ majority vote (fermask.ferplus)', fermask=fermask.__version__)
-    with atomic_write(out.with_suffix('.json')) as tmp: tmp.write_text(json.dumps(record, indent=1) + '\n')
-    return out
+    return write_cache(out, data, record)

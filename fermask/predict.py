@@ -19,7 +19,7 @@ from torch import nn
 from torch.fx.experimental.optimization import fuse
 from tqdm import tqdm
 
-from .errors import FermaskError, atomic_write, check_choice
+from .errors import FermaskError, atomic_write, check_choice, writable
 from .data import EMOTIONS
 from .loading import FaceTransform
 from .checkpoints import BUNDLED_WEIGHTS, load_model, save_weights
@@ -29,10 +29,10 @@ from .faces import FaceDetector, HaarDetector, face_crops, read_image
 __all__ = ['MAX_BUNDLE_BYTES', 'PRECISIONS', 'BF16_MIN_BATCH', 'IMAGE_SUFFIXES', 'VIDEO_SUFFIXES', 'PENDING_BYTES', 'COLUMNS',
            'NO_FACE', 'OUTPUT_FORMATS', 'LIVE_CAMERA', 'ENGINES', 'bundle_model', 'cpu_has_bf16', 'check_crops',
            'FaceClassifier', 'Input', 'find_inputs', 'open_video', 'video_frames', 'video_info', 'classify_frame',
-           'classified', 'face_rows', 'predictions_frame', 'draw_faces', 'writable', 'write_image', 'annotated_name',
-           'predict', 'predictions_path', 'write_predictions', 'predictions_table', 'benchmark_frame', 'throughput',
-           'benchmark', 'machine', 'CropsToProbabilities', 'onnx_session', 'export_onnx', 'onnx_throughput',
-           'OnnxClassifier', 'make_classifier']
+           'classified', 'face_rows', 'predictions_frame', 'draw_faces', 'write_image', 'annotated_name', 'predict',
+           'predictions_path', 'write_predictions', 'predictions_table', 'benchmark_frame', 'throughput', 'benchmark',
+           'machine', 'CropsToProbabilities', 'onnx_session', 'export_onnx', 'onnx_throughput', 'OnnxClassifier',
+           'make_classifier']
 
 # %% ../nbs/15_predict.ipynb #f45f1ec8
 MAX_BUNDLE_BYTES = 10_000_000  # a weights file shipped in the package is at most 10 MB: a small download for every user
@@ -240,19 +240,6 @@ def draw_faces(image:np.ndarray, # uint8 BGR
     return out
 
 # %% ../nbs/15_predict.ipynb #9d1f5898
-def writable(path:str|Path, # a file to write, or a folder to write into
-             folder:bool=False, # `path` is a folder
-            ) -> Path:
-    "`path`, after checking that it can be written (its folder created if need be)."
-    path = Path(path)
-    where = path if folder else path.parent
-    if not folder and path.is_dir(): raise FermaskError(f"cannot write {path}: it is a folder")
-    try:
-        where.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=where): pass
-    except OSError as e: raise FermaskError(f"cannot write {path}: {e.strerror or e}") from None
-    return path
-
 def write_image(path:Path, image:np.ndarray):
     "Write a BGR image, atomically, in the format its suffix names."
     with atomic_write(path) as tmp:
@@ -489,5 +476,8 @@ def make_classifier(model:nn.Module|None=None, # a fermask classifier (None: the
                     batch_size:int=64, # crops per forward pass
                    ):
     "The classifier of `engine` for `model`."
+    classes = len(EMOTIONS) if model is None else model.config.get('num_classes')
+    if classes != len(EMOTIONS):
+        raise FermaskError(f"{model.config['name']} has {classes} classes; predict needs a classifier of FER2013's {len(EMOTIONS)} ({', '.join(EMOTIONS)})")
     if check_choice('engine', engine, ENGINES) == 'onnxruntime': return OnnxClassifier(model, batch_size)
     return FaceClassifier(model, precision, batch_size)

@@ -14,7 +14,6 @@ import pandas as pd
 import torch
 
 from .errors import FermaskError, atomic_write
-from .data import project_root
 from .cache import load_fer2013
 from .report import (PAPER_TABLE2, PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS, load_records, ablation_table, ablation_summary,
                             ablation_tests, per_class_recall, per_class_observation)

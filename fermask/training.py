@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_training.ipynb #f9028360
 from __future__ import annotations
-import json, math, os, re, inspect, time
+import hashlib, json, math, os, re, inspect, time
 from typing import get_type_hints
 from dataclasses import dataclass, field, asdict, is_dataclass
 from pathlib import Path
@@ -19,7 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from .errors import FermaskError, atomic_write, check_choice
+from .errors import FermaskError, atomic_write, check_choice, writable
 from .data import EMOTIONS, FaceData
 from .cache import fer2013_splits
 from .loading import FaceTransform, face_loader
@@ -30,7 +30,8 @@ from .evaluation import predict_probs
 # %% auto #0
 __all__ = ['CHOICES', 'RESULT_NEUTRAL', 'TrainConfig', 'config_docs', 'config_from', 'pick_device', 'autocast_dtype',
            'uses_channels_last', 'set_determinism', 'limit', 'make_optimizer', 'make_schedule', 'weight_average',
-           'start_distributed', 'part', 'all_sum', 'share_buffers', 'TrainingStep', 'TrainResult', 'train']
+           'start_distributed', 'part', 'all_sum', 'share_buffers', 'TrainingStep', 'TrainResult', 'data_sha256',
+           'train']
 
 # %% ../nbs/09_training.ipynb #17547fd8
 @dataclass
@@ -96,6 +97,7 @@ def config_from(cls, # a configuration dataclass, e.g. `TrainConfig`
     for name, allowed in choices.items():
         if name in values: check_choice(name, values[name], allowed)
     for name, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value): raise FermaskError(f"parameter {name} must be a finite number, got {value}")
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             raise FermaskError(f"parameter {name} must not be negative, got {value}")
     for name in ('epochs', 'batch_size', 'lr', 'size'):
@@ -214,10 +216,18 @@ class TrainResult:
 def _history_csv(run_dir:Path, history:list):
     with atomic_write(run_dir/'history.csv') as tmp: pd.DataFrame(history).to_csv(tmp, index=False)
 
-RESULT_NEUTRAL = ('progress', 'threads', 'data')  # fields that cannot change a run's numbers (data is checked by checksum)
+RESULT_NEUTRAL = ('progress', 'threads', 'data')  # fields that cannot change a run's numbers (data is checked by checksum: `data_sha256`)
 
 def _comparable(config:dict) -> dict:
     return {k: v for k, v in config.items() if k not in RESULT_NEUTRAL}
+
+# %% ../nbs/09_training.ipynb #dc7298a1
+def data_sha256(*parts:FaceData) -> str:
+    "The sha256 of the faces and labels of `parts`, in order: the identity of a run's data."
+    digest = hashlib.sha256()
+    for faces in parts:
+        for array in (faces.images, faces.labels): digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
 
 # %% ../nbs/09_training.ipynb #a83e5af2
 def train(cfg:TrainConfig, # the run's configuration
@@ -227,12 +237,14 @@ def train(cfg:TrainConfig, # the run's configuration
     "Train `cfg.model` on the training split, keeping the weights with the best validation accuracy; in every process under `torchrun`."
     run_dir = Path(run_dir)
     rank, world, device = start_distributed(cfg.device)
+    if rank == 0: writable(run_dir, folder=True)   # before the data is read
     generator_seed = cfg.seed * 100_003
     if cfg.threads or world > 1: torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get('LOCAL_WORLD_SIZE', world))))
     set_determinism(cfg.deterministic, cfg.seed)
     splits = splits or fer2013_splits(cfg.data or None)
     train_data, val_data = limit(splits['train'], cfg.train_limit, cfg.seed), limit(splits['val'], cfg.val_limit, cfg.seed)
     val_part = val_data.subset(np.arange(rank, len(val_data), world))  # this process's share of the validation faces
+    data = data_sha256(train_data, val_data)
 
     model = create(cfg.model, num_classes=len(EMOTIONS), in_size=cfg.size, **cfg.model_args)
     channels_last, dtype = uses_channels_last(cfg.channels_last, device), autocast_dtype(cfg.amp, device)
@@ -255,6 +267,9 @@ def train(cfg:TrainConfig, # the run's configuration
             changed = [k for k, v in _comparable(asdict(cfg)).items() if state['config'].get(k) != v]
             raise FermaskError(f"{run_dir} holds a run with another configuration (differs in {', '.join(changed)}): "
                                f"use a new run folder")
+        if state.get('data_sha256', data) != data:   # checkpoints older than the checksum: trusted
+            raise FermaskError(f"{run_dir} was trained on data {state['data_sha256'][:16]}, this run's data is {data[:16]}: "
+                               f"use a new run folder, or the data it was trained on")
         optimizer.load_state_dict(state['optimizer']); schedule.load_state_dict(state['schedule'])
         scaler.load_state_dict(state['scaler']); torch.set_rng_state(state['rng'])
         if average is not None: average.load_state_dict(state['average'])
@@ -290,6 +305,9 @@ def train(cfg:TrainConfig, # the run's configuration
             if i % 20 == 0: batches.set_postfix(loss=f'{loss_sum.item() / seen:.3f}', acc=f'{correct.item() / seen:.3f}')
 
         train_seconds = time.perf_counter() - t0  # the batch loop alone: data, augmentation, forward, backward, step
+        if not math.isfinite(all_sum([loss_sum.item()], device)[0]):  # before validating (and maybe keeping) broken weights
+            kept = f"{run_dir} keeps the checkpoint of epoch {epoch - 1} and the best weights so far" if epoch > 1 else "no epoch had finished"
+            raise FermaskError(f"training diverged: the loss became {loss_sum.item()} in epoch {epoch} (learning rate {cfg.lr} too high?); {kept}")
         share_buffers(model)
         if average is not None: share_buffers(average.module)
         probs = predict_probs(kept, val_part, cfg.size, device=device, autocast_dtype=dtype)
@@ -309,7 +327,7 @@ def train(cfg:TrainConfig, # the run's configuration
         if rank == 0:
             _history_csv(run_dir, history)
             save_checkpoint(run_dir, epoch, model, {
-                'config': asdict(cfg), 'history': history, 'best': best, 'best_epoch': best_epoch, 'stalled': stalled,
+                'config': asdict(cfg), 'data_sha256': data, 'history': history, 'best': best, 'best_epoch': best_epoch, 'stalled': stalled,
                 'optimizer': optimizer.state_dict(), 'schedule': schedule.state_dict(), 'scaler': scaler.state_dict(),
                 'rng': torch.get_rng_state(), 'average': None if average is None else average.state_dict()})
             h = history[-1]
