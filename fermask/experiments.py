@@ -281,7 +281,8 @@ def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir
     fig = learning_curves_figure(history, f'{profile}/{run}')
     save_figure(fig, record_dir/'curves.png')
     plt.close(fig)
-    for step in ('train', 'evaluate'): _clean_copy(run_dir/f'{step}.ipynb', record_dir/f'{step}.ipynb')
+    for step in ('train', 'evaluate'):  # a chain run without papermill (benchmarks/gpu_run.py) has no notebooks
+        if (run_dir/f'{step}.ipynb').exists(): _clean_copy(run_dir/f'{step}.ipynb', record_dir/f'{step}.ipynb')
     with atomic_write(record_dir/'run.json') as tmp: tmp.write_text(json.dumps(record, indent=1) + '\n')
     return record
 

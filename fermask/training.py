@@ -30,8 +30,8 @@ from .evaluation import predict_probs
 # %% auto #0
 __all__ = ['CHOICES', 'RESULT_NEUTRAL', 'TrainConfig', 'config_docs', 'config_from', 'pick_device', 'autocast_dtype',
            'uses_channels_last', 'set_determinism', 'limit', 'make_optimizer', 'make_schedule', 'weight_average',
-           'start_distributed', 'part', 'all_sum', 'share_buffers', 'TrainingStep', 'TrainResult', 'data_sha256',
-           'train']
+           'start_distributed', 'part', 'all_sum', 'share_buffers', 'TrainingStep', 'compiled', 'TrainResult',
+           'data_sha256', 'train']
 
 # %% ../nbs/09_training.ipynb #17547fd8
 @dataclass
@@ -64,6 +64,7 @@ class TrainConfig:
     device:str='auto' # 'auto' (a GPU if there is one), 'cpu', 'cuda', 'cuda:1', ...
     amp:str='auto' # mixed precision: 'auto' (bf16 on a GPU that has it, off on CPU), 'bf16', 'fp16' or 'off'
     channels_last:str='auto' # memory format: 'auto' (on for a GPU), 'on' or 'off'
+    compile:str='auto' # the training step as compiled graphs: 'auto' ('reduce-overhead' on a GPU, off on CPU), 'reduce-overhead' (CUDA graphs), 'default' or 'off'
     threads:int=0 # CPU threads for torch (0: torch's default, one per core)
     data:str='' # FER2013 source: csv, zip, folder or prepared .npz ('' finds it, see `fermask.data.find_fer2013`)
     progress:bool=True # show tqdm progress bars
@@ -77,7 +78,8 @@ def config_docs(cls) -> dict[str, str]:
             for line in inspect.getsource(klass).splitlines() if (m := _field_comment.match(line))}
 
 CHOICES = {'optimizer': ('radam', 'adamw', 'sgd'), 'schedule': ('plateau', 'cosine', 'onecycle'),
-           'amp': ('auto', 'bf16', 'fp16', 'off'), 'channels_last': ('auto', 'on', 'off')}
+           'amp': ('auto', 'bf16', 'fp16', 'off'), 'channels_last': ('auto', 'on', 'off'),
+           'compile': ('auto', 'reduce-overhead', 'default', 'off')}
 
 def _check_type(name, value, kind):
     if kind is float and isinstance(value, int) and not isinstance(value, bool): return float(value)
@@ -200,6 +202,15 @@ class TrainingStep(nn.Module):
         logits = self.model(x)
         return F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing), logits
 
+# %% ../nbs/09_training.ipynb #b81f4c2a
+def compiled(step:nn.Module, # a `TrainingStep`, or its DistributedDataParallel wrapper
+             setting:str, # `TrainConfig.compile`: 'auto', 'reduce-overhead', 'default' or 'off'
+             device:torch.device, # the run's device ('auto' compiles on a GPU only)
+            ) -> nn.Module:
+    "`step` compiled by `torch.compile` for one batch shape as `setting` says, or `step` itself when that is off."
+    mode = ('reduce-overhead' if device.type == 'cuda' else 'off') if setting == 'auto' else setting
+    return step if mode == 'off' else torch.compile(step, mode=mode, dynamic=False)
+
 # %% ../nbs/09_training.ipynb #889f6eba
 @dataclass
 class TrainResult:
@@ -216,7 +227,7 @@ class TrainResult:
 def _history_csv(run_dir:Path, history:list):
     with atomic_write(run_dir/'history.csv') as tmp: pd.DataFrame(history).to_csv(tmp, index=False)
 
-RESULT_NEUTRAL = ('progress', 'threads', 'data')  # fields that cannot change a run's numbers (data is checked by checksum: `data_sha256`)
+RESULT_NEUTRAL = ('progress', 'threads', 'data', 'compile')  # fields that cannot change a run's numbers beyond float rounding (data is checked by checksum: `data_sha256`)
 
 def _comparable(config:dict) -> dict:
     return {k: v for k, v in config.items() if k not in RESULT_NEUTRAL}
@@ -252,6 +263,7 @@ def train(cfg:TrainConfig, # the run's configuration
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     step = TrainingStep(model, cfg.label_smoothing)
     if world > 1: step = DistributedDataParallel(step, device_ids=[device] if device.type == 'cuda' else None)
+    full_step = compiled(step, cfg.compile, device)  # for full batches; the last, partial one takes the eager `step`
     optimizer = make_optimizer(cfg, model.parameters())
     steps = math.ceil(len(train_data) / cfg.batch_size)
     schedule = make_schedule(cfg, optimizer, steps)
@@ -290,11 +302,12 @@ def train(cfg:TrainConfig, # the run's configuration
         batches = tqdm(face_loader(train_data, cfg.batch_size, shuffle=True, device=device, generator=generator),
                        desc=f'epoch {epoch}/{cfg.epochs}', total=steps, disable=not cfg.progress or rank > 0, leave=False, mininterval=2)
         for i, (x, y) in enumerate(batches):
+            run = full_step if len(y) == cfg.batch_size else step
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             x, y = part(augment(x, generator=generator), rank, world), part(y, rank, world)  # the same global batch in every process
             if channels_last: x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                loss, logits = step(x, y)
+                loss, logits = run(x, y)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -302,12 +315,12 @@ def train(cfg:TrainConfig, # the run's configuration
             if cfg.schedule != 'plateau': schedule.step()
             if average is not None: average.update_parameters(model)
             loss_sum += loss.detach() * len(y); correct += (logits.argmax(1) == y).sum(); seen += len(y)
-            if i % 20 == 0: batches.set_postfix(loss=f'{loss_sum.item() / seen:.3f}', acc=f'{correct.item() / seen:.3f}')
+            if not batches.disable and i % 20 == 0: batches.set_postfix(loss=f'{loss_sum.item() / seen:.3f}', acc=f'{correct.item() / seen:.3f}')
 
         train_seconds = time.perf_counter() - t0  # the batch loop alone: data, augmentation, forward, backward, step
         if not math.isfinite(all_sum([loss_sum.item()], device)[0]):  # before validating (and maybe keeping) broken weights
-            kept = f"{run_dir} keeps the checkpoint of epoch {epoch - 1} and the best weights so far" if epoch > 1 else "no epoch had finished"
-            raise FermaskError(f"training diverged: the loss became {loss_sum.item()} in epoch {epoch} (learning rate {cfg.lr} too high?); {kept}")
+            left = f"{run_dir} keeps the checkpoint of epoch {epoch - 1} and the best weights so far" if epoch > 1 else "no epoch had finished"
+            raise FermaskError(f"training diverged: the loss became {loss_sum.item()} in epoch {epoch} (learning rate {cfg.lr} too high?); {left}")
         share_buffers(model)
         if average is not None: share_buffers(average.module)
         probs = predict_probs(kept, val_part, cfg.size, device=device, autocast_dtype=dtype)
