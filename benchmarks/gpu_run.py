@@ -9,15 +9,17 @@ warm compiler cache, five on our 2 cores with an empty one), writing into a temp
 Stages, each under a deadline so that the record is written whatever happens:
   1. the environment: the GPU (nvidia-smi), python, torch and the packages fermask imports, the commit;
   2. FER2013: data/fer2013.tar.xz, the zip's image folder carried to the device as a solid archive, unpacked
-     to /tmp (else whatever fermask.cache.find_fer2013 finds). Make it here, once:
+     to /tmp (else whatever fermask.data.find_fer2013 finds). Make it here, once:
         python -c "import zipfile; zipfile.ZipFile('data/fer2013.zip').extractall('/tmp/fer2013')"
         tar -C /tmp/fer2013 -cJf data/fer2013.tar.xz .
-     and carry it: run(command=..., carry=['data/fer2013.tar.xz']). It is 50 MiB (its folder's sha256 is the
-     5b12daae... of the H100 records), and what travels, the tracked tree and carried paths, must stay under
-     the device's 64 MiB: with the tree at 22 MiB (this writing) that is 8 MiB too much, so either the tree
-     shrinks or the archive travels in two halves over two calls to a warm machine (`split -n 2`, one half
-     carried by a first, empty call; then `cat data/fer2013.tar.xz.* > data/fer2013.tar.xz` before this;
-     untried: that a warm machine keeps the first half is what the device's notes say of ignored paths);
+     It is 50 MiB (its folder's sha256 is the 5b12daae... of the H100 records), and what travels in one call,
+     the tracked tree (22 MiB) and the carried paths, must stay under the device's 64 MiB. So it travels in
+     two halves over two calls to the same warm machine, which keeps ignored files between calls:
+        split -n 2 -d data/fer2013.tar.xz data/fer2013.tar.xz.part-
+        run(command='ls -l data', carry=['data/fer2013.tar.xz.part-00'])                      # seconds
+        run(command='PYTHONUNBUFFERED=1 python3 benchmarks/gpu_run.py', carry=['data/fer2013.tar.xz.part-01'])
+     the second at once (the machine is given back after 30 idle seconds). Here the parts are joined again
+     (`joined`) before unpacking;
   3. benchmarks/throughput.py, briefly: the bare step at batch 48 in bf16, eager and compiled with CUDA graphs
      ('reduce-overhead'), the compilation timed apart. Training compiles its step only if the compiled one
      ran there and was faster;
@@ -75,8 +77,19 @@ def print_environment():
     say('packages:', ', '.join(f'{n} {have(n)}' for n in ('torchvision', 'numpy', 'pandas', 'matplotlib', 'seaborn', 'safetensors',
                                                            'tqdm', 'opencv-python-headless', 'pillow', 'triton', 'papermill', 'fastcore')))
 
+def joined(archive:Path) -> Path:
+    "`archive`, first put together from its parts `<archive>.part-*` (carried over two calls) if only they are there."
+    parts = sorted(archive.parent.glob(archive.name + '.part-*'))
+    if archive.exists() or not parts: return archive
+    with open(archive.with_suffix('.joining'), 'wb') as whole:
+        for part in parts: whole.write(part.read_bytes())
+    archive.with_suffix('.joining').rename(archive)
+    say(f'joined {len(parts)} parts into {archive}')
+    return archive
+
 def find_data(archive:Path) -> str:
     "The FER2013 source, decoded once into fermask's cache: `archive` unpacked into /tmp, else whatever find_fer2013 finds."
+    archive = joined(archive)
     if archive.exists():
         folder = Path(tempfile.gettempdir())/'fer2013'
         if not folder.exists():
@@ -85,7 +98,8 @@ def find_data(archive:Path) -> str:
             folder.with_suffix('.part').rename(folder)
             say(f'unpacked {archive} into {folder} in {time.perf_counter() - t0:.0f} s')
         os.environ['FERMASK_FER2013'] = str(folder)
-    from fermask.cache import find_fer2013, fer2013_splits
+    from fermask.data import find_fer2013
+    from fermask.cache import fer2013_splits
     fer2013_splits(source := find_fer2013())  # decoded into fermask's cache now, not in the training's minutes
     return str(source)
 
