@@ -11,7 +11,7 @@ from torch import nn, Tensor
 from torchvision import models as tv
 from .errors import FermaskError, check_choice
 from .models import register_model, create, count_parameters, build_registered
-from .report import PAPER_TABLE2
+from .paper import PAPER_TABLE2
 
 # %% auto #0
 __all__ = ['check_input', 'configured', 'build_from_class', 'torchvision_model', 'vgg19', 'vgg19_bn', 'efficientnet_b2',

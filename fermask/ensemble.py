@@ -13,7 +13,7 @@ import pandas as pd
 
 from .errors import FermaskError, atomic_write, check_choice, writable
 from .evaluation import TTA_MODES, load_predictions, save_predictions, bootstrap_ci, mcnemar
-from .report import PAPER_TABLE3
+from .paper import PAPER_TABLE3
 
 # %% auto #0
 __all__ = ['SELECTIONS', 'Member', 'expand_runs', 'load_members', 'average_accuracy', 'select_greedy', 'select_exhaustive',

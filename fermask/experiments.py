@@ -5,7 +5,7 @@
 # %% ../nbs/12_experiments.ipynb #c6ddbf40
 from __future__ import annotations
 import io, json, os, platform, re, shlex, shutil, subprocess, sys, time
-from dataclasses import dataclass, asdict, field, fields
+from dataclasses import dataclass, asdict, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
@@ -22,76 +22,14 @@ from .cache import sha256_file
 from .training import RESULT_NEUTRAL, TrainConfig, config_from, pick_device
 from .data_figures import save_figure
 from .models import create
-from .report import PAPER_TABLE2, PAPER_ACCURACY, PAPER_PARAMETERS, architecture
+from .paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_PARAMETERS, architecture
 
 # %% auto #0
-__all__ = ['STEPS', 'PROFILES', 'RUN_NAME_UNSAFE', 'TrainStep', 'EvaluateStep', 'ExplainStep', 'DatasetStep', 'ReportStep',
-           'EnsembleStep', 'notebook_config', 'profile_config', 'run_id', 'experiments_dir', 'minutes_seconds',
-           'StepLines', 'run_notebook', 'git_commit', 'environment', 'learning_curves_figure', 'paper_network',
-           'protocol_differences', 'paper_comparison', 'comparison_text', 'write_record', 'command_line', 'reproduce']
-
-# %% ../nbs/12_experiments.ipynb #4f82c19e
-@dataclass
-class TrainStep(TrainConfig):
-    "Parameters of `experiments/train.ipynb`: a `TrainConfig` and the run folder."
-    run_dir:str='runs/manual/train' # the run's folder: checkpoints, history, best weights (resumes if it holds a checkpoint)
-
-    def train_config(self) -> TrainConfig:
-        "The `TrainConfig` part."
-        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
-
-@dataclass
-class EvaluateStep:
-    "Parameters of `experiments/evaluate.ipynb`."
-    checkpoint:str='runs/manual/train/best.safetensors' # the weights to evaluate
-    out:str='runs/manual/train' # where metrics, per-image probabilities and the confusion matrix go
-    k:int=8 # random views of the authors' test-time augmentation
-    seed:int=0 # seeds the random views and the bootstrap intervals
-    data:str='' # the FER2013 source ('' finds it)
-
-@dataclass
-class ExplainStep:
-    "Parameters of `experiments/explain.ipynb`."
-    checkpoint:str='runs/manual/train/best.safetensors' # the weights to explain
-    out:str='runs/manual/train' # where the figures go (they show FER2013 faces: never commit them)
-    per_group:int=6 # faces per row of the Grad-CAM and mistakes figures
-    seed:int=0 # which faces are drawn
-    data:str='' # the FER2013 source ('' finds it)
-
-@dataclass
-class DatasetStep:
-    "Parameters of `experiments/dataset.ipynb`."
-    out:str='runs/dataset' # where Figs. 3 and 4 go (Fig. 3 shows FER2013 faces: never commit it)
-    data:str='' # the FER2013 source ('' finds it)
-
-@dataclass
-class ReportStep:
-    "Parameters of `experiments/report.ipynb`."
-    results:str='results' # the folder of run records to tabulate
-
-@dataclass
-class EnsembleStep:
-    "Parameters of `experiments/ensemble.ipynb` (see `fermask.ensemble`)."
-    runs:list=field(default_factory=lambda: ['results/ablation/*']) # run record folders or glob patterns of them
-    selection:str='greedy' # 'greedy', 'exhaustive' or 'all': how members are chosen, on validation only
-    tta:str='none' # which saved probabilities to average: 'none', 'flip' or 'random'
-    out:str='results/ensemble/ablation' # folder for ensemble.json and the ensemble's predictions ('': write nothing)
-
-STEPS = {'train': TrainStep, 'evaluate': EvaluateStep, 'explain': ExplainStep, 'dataset': DatasetStep, 'report': ReportStep,
-         'ensemble': EnsembleStep}
-
-# %% ../nbs/12_experiments.ipynb #87aa0fcc
-_NOT_PARAMETERS = {'In', 'Out', 'exit', 'quit', 'get_ipython', 'open'}
-
-def notebook_config(step:str, # 'train', 'evaluate', 'explain', 'dataset' or 'report'
-                    namespace:dict, # the notebook's `globals()`
-                   ):
-    "The step's configuration from the variables of a notebook's parameters cell, checked."
-    cls = STEPS[check_choice('step', step, STEPS)]
-    if (root := project_root()) is not None: os.chdir(root)  # relative paths (runs/, results/) mean the same in JupyterLab and papermill
-    params = {k: v for k, v in namespace.items()
-              if not k.startswith('_') and k not in _NOT_PARAMETERS and not callable(v) and not isinstance(v, ModuleType)}
-    return config_from(cls, params)
+__all__ = ['PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'profile_config', 'TrainParameters', 'EvaluateParameters', 'ExplainParameters',
+           'DatasetParameters', 'ReportParameters', 'EnsembleParameters', 'step_parameters', 'notebook_config',
+           'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines', 'run_notebook', 'git_commit', 'environment',
+           'learning_curves_figure', 'paper_network', 'protocol_differences', 'paper_comparison', 'comparison_text',
+           'write_record', 'command_line', 'reproduce']
 
 # %% ../nbs/12_experiments.ipynb #a295be69
 PROFILES = {
@@ -111,6 +49,82 @@ def profile_config(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'pa
                   ) -> TrainConfig:
     "The training configuration of `profile` with `overrides`, checked."
     return config_from(TrainConfig, {**PROFILES[check_choice('profile', profile, PROFILES)], **(overrides or {})})
+
+# %% ../nbs/12_experiments.ipynb #4f82c19e
+@dataclass
+class TrainParameters:
+    "Parameters of `experiments/train.ipynb`: a profile, the run folder, and `TrainConfig` fields replacing the profile's values."
+    profile:str='smoke' # whose values are the defaults (`PROFILES`)
+    run_dir:str='runs/manual/train' # the run's folder: checkpoints, history, best weights (resumes if it holds a checkpoint)
+    overrides:dict=field(default_factory=dict) # `TrainConfig` field -> value, replacing the profile's
+
+    def __post_init__(self): self.train_config()  # a misspelt or mistyped override stops here, before any work
+
+    def train_config(self) -> TrainConfig:
+        "The run's configuration: the profile's, with the overrides."
+        return profile_config(self.profile, self.overrides)
+
+@dataclass
+class EvaluateParameters:
+    "Parameters of `experiments/evaluate.ipynb`."
+    checkpoint:str='runs/manual/train/best.safetensors' # the weights to evaluate
+    out:str='runs/manual/train' # where metrics, per-image probabilities and the confusion matrix go
+    k:int=8 # random views of the authors' test-time augmentation
+    seed:int=0 # seeds the random views and the bootstrap intervals
+    data:str='' # the FER2013 source ('' finds it)
+
+@dataclass
+class ExplainParameters:
+    "Parameters of `experiments/explain.ipynb`."
+    checkpoint:str='runs/manual/train/best.safetensors' # the weights to explain
+    out:str='runs/manual/train' # where the figures go (they show FER2013 faces: never commit them)
+    per_group:int=6 # faces per row of the Grad-CAM and mistakes figures
+    seed:int=0 # which faces are drawn
+    data:str='' # the FER2013 source ('' finds it)
+
+@dataclass
+class DatasetParameters:
+    "Parameters of `experiments/dataset.ipynb`."
+    out:str='runs/dataset' # where Figs. 3 and 4 go (Fig. 3 shows FER2013 faces: never commit it)
+    data:str='' # the FER2013 source ('' finds it)
+
+@dataclass
+class ReportParameters:
+    "Parameters of `experiments/report.ipynb`."
+    results:str='results' # the folder of run records to tabulate
+
+@dataclass
+class EnsembleParameters:
+    "Parameters of `experiments/ensemble.ipynb` (see `fermask.ensemble`)."
+    runs:list=field(default_factory=lambda: ['results/ablation/*']) # run record folders or glob patterns of them
+    selection:str='greedy' # 'greedy', 'exhaustive' or 'all': how members are chosen, on validation only
+    tta:str='none' # which saved probabilities to average: 'none', 'flip' or 'random'
+    out:str='results/ensemble/ablation' # folder for ensemble.json and the ensemble's predictions ('': write nothing)
+
+STEPS = {'train': TrainParameters, 'evaluate': EvaluateParameters, 'explain': ExplainParameters, 'dataset': DatasetParameters,
+         'report': ReportParameters, 'ensemble': EnsembleParameters}
+
+# %% ../nbs/12_experiments.ipynb #87aa0fcc
+_NOT_PARAMETERS = {'In', 'Out', 'exit', 'quit', 'get_ipython', 'open'}
+
+def step_parameters(step:str, # 'train', 'evaluate', 'explain', 'dataset', 'report' or 'ensemble'
+                    params:dict, # name -> value
+                   ):
+    "The checked parameters of an experiment notebook (the train notebook's other names are `TrainConfig` overrides)."
+    cls = STEPS[check_choice('step', step, STEPS)]
+    if cls is TrainParameters:
+        params = {**{k: v for k, v in params.items() if k in ('profile', 'run_dir')},
+                  'overrides': {k: v for k, v in params.items() if k not in ('profile', 'run_dir')}}
+    return config_from(cls, params)
+
+def notebook_config(step:str, # 'train', 'evaluate', 'explain', 'dataset', 'report' or 'ensemble'
+                    namespace:dict, # the notebook's `globals()`
+                   ):
+    "The step's parameters from the variables of a notebook's parameters cell, checked."
+    if (root := project_root()) is not None: os.chdir(root)  # relative paths (runs/, results/) mean the same in JupyterLab and papermill
+    params = {k: v for k, v in namespace.items()
+              if not k.startswith('_') and k not in _NOT_PARAMETERS and not callable(v) and not isinstance(v, ModuleType)}
+    return step_parameters(step, params)
 
 # %% ../nbs/12_experiments.ipynb #89a82ad6
 RUN_NAME_UNSAFE = r'[^\w.=+,-]'  # what a run folder's name may not hold: spaces, quotes, braces, slashes
@@ -155,7 +169,7 @@ def run_notebook(step:str, # an experiment: 'train', 'evaluate', 'explain', 'dat
     from jupyter_client.manager import AsyncKernelManager
     class LocalKernelManager(AsyncKernelManager):
         transport = 'ipc'  # local sockets, not TCP: no port of this machine is opened, and the kernel has nothing to warn about
-    config_from(STEPS[check_choice('step', step, STEPS)], params)  # fail before starting a kernel
+    step_parameters(step, params)  # fail before starting a kernel
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     lines = StepLines(step)
@@ -312,11 +326,10 @@ def reproduce(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'paper'
     run_dir, record_dir = root/'runs'/profile/run, root/'results'/profile/run
     command = command_line(profile, overrides, run)
     t0, commit = time.perf_counter(), git_commit()  # the code that runs is the code of now, not of when the record is written
-    run_notebook('train', {**asdict(cfg), 'run_dir': str(run_dir)}, run_dir/'train.ipynb', root)
-    checkpoint = str(run_dir/'best.safetensors')
-    run_notebook('evaluate', {'checkpoint': checkpoint, 'out': str(run_dir), 'seed': cfg.seed, 'data': cfg.data},
-                 run_dir/'evaluate.ipynb', root)
+    folder = str(run_dir.relative_to(root))  # the notebooks run in `root`: no machine's absolute paths in their pages
+    run_notebook('train', {'profile': profile, 'run_dir': folder, 'progress': False, **overrides}, run_dir/'train.ipynb', root)
+    checkpoint = f'{folder}/best.safetensors'
+    run_notebook('evaluate', {'checkpoint': checkpoint, 'out': folder, 'seed': cfg.seed, 'data': cfg.data}, run_dir/'evaluate.ipynb', root)
     if explain:
-        run_notebook('explain', {'checkpoint': checkpoint, 'out': str(run_dir), 'seed': cfg.seed, 'data': cfg.data},
-                     run_dir/'explain.ipynb', root)
+        run_notebook('explain', {'checkpoint': checkpoint, 'out': folder, 'seed': cfg.seed, 'data': cfg.data}, run_dir/'explain.ipynb', root)
     return write_record(profile, run, cfg, run_dir, record_dir, command, time.perf_counter() - t0, commit)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_models.ipynb #1d0e3094
 from __future__ import annotations
-import inspect
+import importlib, inspect
 import pandas as pd
 import torch
 from torch import nn, Tensor
@@ -12,9 +12,10 @@ from .errors import FermaskError, check_choice
 from .masking import ResidualUnit, MaskingBlock, ResidualMaskingBlock, max_mask_depth
 
 # %% auto #0
-__all__ = ['STEM_STRIDE', 'make_stem', 'stage_sides', 'resnet_stage', 'ResMaskingNet', 'register_model', 'list_models', 'create',
-           'build_registered', 'resmaskingnet', 'resnet34', 'resmaskingnet_s48', 'resnet34_s48', 'resmaskingnet_cpu',
-           'resnet34_cpu', 'count_parameters', 'torchvision_resnet_names', 'table1']
+__all__ = ['STEM_STRIDE', 'MODEL_MODULES', 'make_stem', 'stage_sides', 'resnet_stage', 'ResMaskingNet', 'register_model',
+           'import_model_modules', 'list_models', 'create', 'build_registered', 'resmaskingnet', 'resnet34',
+           'resmaskingnet_s48', 'resnet34_s48', 'resmaskingnet_cpu', 'resnet34_cpu', 'count_parameters',
+           'torchvision_resnet_names', 'table1']
 
 # %% ../nbs/06_models.ipynb #87903856
 STEM_STRIDE = {'paper': 4, 'compact': 1}  # how much each stem shrinks the input's side
@@ -123,26 +124,31 @@ class ResMaskingNet(nn.Module):
 
 # %% ../nbs/06_models.ipynb #0d5db1c8
 _models = {}
+MODEL_MODULES = ('fermask.models', 'fermask.baselines', 'fermask.multiscale')  # every module whose entry points register when it is imported
 
 def register_model(fn):
-    "Decorator: make the entry point `fn` available to `create` under its function name."
+    "Decorator: make the entry point `fn` available to `create` under its function name; a name already taken elsewhere is refused."
+    taken = _models.get(fn.__name__)
+    if taken is not None and (taken.__module__, taken.__qualname__) != (fn.__module__, fn.__qualname__):  # a rerun cell may register again
+        raise FermaskError(f"model name {fn.__name__!r} is registered twice: by {taken.__module__} and by {fn.__module__}")
     _models[fn.__name__] = fn
     return fn
 
-def _registry() -> dict:
-    "Every entry point: this notebook's, and the Table II baselines and the multiscale network, which register when imported."
-    import fermask.baselines, fermask.multiscale  # imported here, not at the top: they import this module
-    return _models
+def import_model_modules():
+    "Import every module of `MODEL_MODULES`, so that all entry points are registered (by name: none of them imports another)."
+    for module in MODEL_MODULES: importlib.import_module(module)
 
 def list_models() -> list[str]:
     "The names `create` accepts, sorted."
-    return sorted(_registry())
+    import_model_modules()
+    return sorted(_models)
 
 def create(name:str, # a registered model name, see `list_models`
            **kwargs, # arguments of the model overriding the entry point's (for ResMaskingNet: see its signature)
           ) -> nn.Module:
     "Build the registered model `name`, with `kwargs` overriding its arguments."
-    return _registry()[check_choice('model', name, list_models())](**kwargs)
+    if name not in _models: import_model_modules()  # this module's own networks need no other import (the bundled model loads fast)
+    return _models[check_choice('model', name, sorted(_models))](**kwargs)
 
 def build_registered(cls, # the network class, e.g. `ResMaskingNet`
                      name:str, # the registered name

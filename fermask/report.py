@@ -14,35 +14,11 @@ import pandas as pd
 from .data import EMOTIONS
 from .evaluation import load_predictions, mcnemar
 from .training import RESULT_NEUTRAL, TrainConfig
+from .paper import PAPER_ACCURACY, architecture
 
 # %% auto #0
-__all__ = ['PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_ACCURACY', 'PAPER_ENSEMBLE_ACCURACY', 'PAPER_PARAMETERS', 'architecture',
-           'load_records', 'ablation_table', 'ablation_pairs', 'test_predictions', 'ablation_tests', 'per_class_recall',
+__all__ = ['load_records', 'ablation_table', 'ablation_pairs', 'test_predictions', 'ablation_tests', 'per_class_recall',
            'per_class_observation', 'paired_bootstrap_over_seeds', 'ablation_summary']
-
-# %% ../nbs/11_report.ipynb #4d23e255
-PAPER_TABLE2 = {  # network -> registered model, FER2013 PrivateTest accuracy (%), parameters (None: not available to us)
-    'VGG19':           {'model': 'vgg19',           'accuracy': 70.80, 'parameters': None},
-    'EfficientNet-B2': {'model': 'efficientnet_b2', 'accuracy': 70.80, 'parameters': None},
-    'GoogLeNet':       {'model': 'googlenet',       'accuracy': 71.97, 'parameters': None},
-    'ResNet-34':       {'model': 'resnet34',        'accuracy': 72.42, 'parameters': None},
-    'Inception-v3':    {'model': 'inception_v3',    'accuracy': 72.72, 'parameters': None},
-    'BAM-ResNet-50':   {'model': 'bam_resnet50',    'accuracy': 73.14, 'parameters': None},
-    'DenseNet-121':    {'model': 'densenet121',     'accuracy': 73.16, 'parameters': None},
-    'ResNet-152':      {'model': 'resnet152',       'accuracy': 73.22, 'parameters': None},
-    'CBAM-ResNet-50':  {'model': 'cbam_resnet50',   'accuracy': 73.39, 'parameters': None},
-    'ResAttNet-56':    {'model': 'resattnet56',     'accuracy': 68.54, 'parameters': None},
-    'ResMaskingNet':   {'model': 'resmaskingnet',   'accuracy': 74.14, 'parameters': 142.9e6},
-}
-PAPER_TABLE3 = {'ResMaskingNet + 6 other CNNs': 76.82}  # Table III: unweighted average of seven networks' softmax
-PAPER_ACCURACY = {network: row['accuracy'] for network, row in PAPER_TABLE2.items()}
-PAPER_ENSEMBLE_ACCURACY = PAPER_TABLE3['ResMaskingNet + 6 other CNNs']
-PAPER_PARAMETERS = {network: row['parameters'] for network, row in PAPER_TABLE2.items() if row['parameters']}
-
-def architecture(model:dict) -> str:
-    "The paper's name for a model config's architecture: a ResNet-34 with masks on any stage is ResMaskingNet; Table II's other networks by name."
-    if 'mask_depths' in model: return 'ResMaskingNet' if any(model['mask_depths']) else 'ResNet-34'
-    return {row['model']: network for network, row in PAPER_TABLE2.items()}.get(model['name'], model['name'])
 
 # %% ../nbs/11_report.ipynb #7e14e7b9
 def load_records(results:str|Path='results', # the folder holding <profile>/<run-id>/run.json

@@ -15,7 +15,8 @@ import torch
 
 from .errors import FermaskError, atomic_write
 from .cache import load_fer2013
-from .report import (PAPER_TABLE2, PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS, load_records, ablation_table, ablation_summary,
+from .paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS
+from .report import (load_records, ablation_table, ablation_summary,
                             ablation_tests, per_class_recall, per_class_observation)
 from .experiments import PROFILES, profile_config
 from .models import create, count_parameters
