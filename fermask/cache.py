@@ -101,7 +101,7 @@ def load_fer2013(source:str|Path|None=None, # FER2013 (csv, zip or folder) or a 
     if source.suffix == '.npz': return load_cache(source)  # a cache made earlier, used as it is
     cache = data_dir()/f'{source.stem}.npz'
     if _recorded_sha256(cache) != sha256_file(source):
-        print(f"preparing {cache} from {source} (once: later runs load it in a fraction of a second)", file=sys.stderr, flush=True)
+        print(f"preparing {cache.name} from {source.name} (once: later runs load it in a fraction of a second)", file=sys.stderr, flush=True)
         prepare_cache(source, cache)
     return load_cache(cache)
 

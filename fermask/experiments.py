@@ -264,12 +264,13 @@ def comparison_text(record:dict, # a run record (`write_record`)
                       f"Record: results/{run}/run.json"])
 
 # %% ../nbs/12_experiments.ipynb #220ce711
-def _clean_copy(notebook:Path, dest:Path):
-    "Copy an executed notebook with nbdev's cleaning (outputs kept, execution metadata dropped)."
+def _clean_copy(notebook:Path, dest:Path, root:Path):
+    "Copy an executed notebook with nbdev's cleaning (outputs kept, execution metadata dropped), paths under `root` made relative."
     from nbdev.clean import clean_nb
     nb = json.loads(notebook.read_text())
     clean_nb(nb, allowed_cell_metadata_keys={'tags'})
-    with atomic_write(dest) as tmp: tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+    text = json.dumps(nb, indent=1, ensure_ascii=False).replace(f'{root}/', '')  # the machine's own folders stay out of the record
+    with atomic_write(dest) as tmp: tmp.write_text(text + '\n')
 
 def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir:Path, command:str, wall_seconds:float,
                  commit:str, # the code's commit when the chain started (see `git_commit`)
@@ -296,7 +297,7 @@ def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir
     save_figure(fig, record_dir/'curves.png')
     plt.close(fig)
     for step in ('train', 'evaluate'):  # a chain run without papermill (benchmarks/gpu_run.py) has no notebooks
-        if (run_dir/f'{step}.ipynb').exists(): _clean_copy(run_dir/f'{step}.ipynb', record_dir/f'{step}.ipynb')
+        if (run_dir/f'{step}.ipynb').exists(): _clean_copy(run_dir/f'{step}.ipynb', record_dir/f'{step}.ipynb', record_dir.parents[2])
     with atomic_write(record_dir/'run.json') as tmp: tmp.write_text(json.dumps(record, indent=1) + '\n')
     return record
 
