@@ -140,7 +140,7 @@ if __name__ == '__main__':
     mode = 'default' if args.dry_run else pick_compile(out/'throughput.json')
 
     from fermask.experiments import profile_config, run_id, command_line, write_record
-    from fermask.training import limit, pick_device
+    from fermask.training import seeded_subset, pick_device
     from dataclasses import asdict
     train_seconds = left() - 60 * args.eval_minutes
     overrides = {'model': 'resmaskingnet', 'max_minutes': max(0.5, (train_seconds - 45) // 30 / 2)}  # whole half-minutes; 45 s to load and build
@@ -161,7 +161,7 @@ if __name__ == '__main__':
         from fermask.evaluation import evaluate_checkpoint
         t0, splits = time.monotonic(), fer2013_splits(data)
         for split in ('val', 'test'):
-            faces = limit(splits[split], 256 if args.dry_run else 0, cfg.seed)
+            faces = seeded_subset(splits[split], 256 if args.dry_run else 0, cfg.seed)
             r = evaluate_checkpoint(run_dir/'best.safetensors', faces, split, 8, cfg.seed, run_dir, pick_device(cfg.device))
             say(f"{split}: accuracy {r['tta_none']['accuracy']:.4f}, flip {r['tta_flip']['accuracy']:.4f}, random {r['tta_random']['accuracy']:.4f}")
         command = command_line('paper', overrides, run)

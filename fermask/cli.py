@@ -15,10 +15,11 @@ from .errors import FermaskError, writable
 
 # %% auto #0
 __all__ = ['finite', 'parse_mapping', 'add_options', 'function_rows', 'config_rows', 'data_prepare', 'data_info', 'data_figures',
-           'models', 'evaluate', 'config_file', 'train_command', 'literal', 'reproduce_command', 'one_line_warnings',
-           'predict_command', 'benchmark_command', 'export_command', 'predict_options', 'export_options',
-           'ensemble_command', 'data_ferplus', 'site_build', 'site_serve', 'site_check', 'OneLineErrors', 'calls',
-           'train_options', 'reproduce_options', 'ensemble_options', 'build_parser', 'one_line_errors', 'main']
+           'models', 'evaluate', 'config_file', 'train_command', 'parse_value', 'reproduce_command',
+           'one_line_warnings', 'predict_command', 'benchmark_command', 'export_command', 'predict_options',
+           'export_options', 'ensemble_command', 'data_ferplus', 'site_build', 'site_serve', 'site_check',
+           'OneLineErrors', 'handler_calling', 'train_options', 'reproduce_options', 'ensemble_options', 'build_parser',
+           'one_line_errors', 'main']
 
 # %% ../nbs/20_cli.ipynb #425171ed
 def finite(text:str) -> float:
@@ -148,7 +149,7 @@ def train_command(args:argparse.Namespace):
           f"({result.train_minutes:.1f} min, stopped by {result.stopped}); weights: {Path(args.out)/'best.safetensors'}")
 
 # %% ../nbs/20_cli.ipynb #cb305df7
-def literal(text:str):
+def parse_value(text:str):
     "`text` as a Python literal or JSON if it is one (`'10'` -> 10, `'True'` -> True, `'{\"a\": true}'` -> {'a': True}), else the string itself."
     try: return ast.literal_eval(text)
     except (ValueError, SyntaxError): pass
@@ -158,7 +159,7 @@ def literal(text:str):
 def reproduce_command(args:argparse.Namespace):
     "Run a profile's chain; print the run beside the paper and where its notebooks and record went."
     from fermask.experiments import reproduce, comparison_text
-    overrides = {name: literal(value) for name, value in args.p or []}
+    overrides = {name: parse_value(value) for name, value in args.p or []}
     record = reproduce(args.profile, overrides, args.run, explain=args.explain)
     test = record['metrics']['test']
     print(f"{record['profile']}/{record['run_id']} in {record['wall_seconds'] / 60:.1f} min: test accuracy "
@@ -298,7 +299,7 @@ class OneLineErrors(argparse.ArgumentParser):
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
-def calls(func):
+def handler_calling(func):
     "A subcommand's handler: `func` called with the parsed arguments."
     return lambda args: func(**{k: v for k, v in vars(args).items() if k != 'handler'})
 
@@ -307,7 +308,7 @@ def _command(subparsers, name, func, positional:int=1, arguments=None):
     doc = func.__doc__.replace('%', '%%')  # argparse formats help with %: '95% intervals' must not read as '% i'
     arguments = arguments or (lambda p: add_options(p, function_rows(func), positional=positional))
     p = subparsers.add_parser(name, help=doc, description=doc, arguments=arguments)
-    p.set_defaults(handler=calls(func))
+    p.set_defaults(handler=handler_calling(func))
     return p
 
 def train_options(t:argparse.ArgumentParser):

@@ -23,8 +23,8 @@ from .models import create, count_parameters
 
 # %% auto #0
 __all__ = ['SITE', 'GENERATED', 'API', 'PROFILE_FIDELITY', 'FACE_FIGURES', 'SMALLDOCS_HANDLED', 'CHROMIUM_FLAGS', 'fidelity',
-           'pipe_table', 'relative', 'link', 'figure', 'group_runs', 'accuracy_text', 'count_text', 'runs_text',
-           'setting_text', 'ensemble_records', 'record_links', 'masks_gain_text', 'headline_table',
+           'pipe_table', 'relative', 'markdown_link', 'figure_markdown', 'group_runs', 'accuracy_text', 'count_text',
+           'runs_text', 'setting_text', 'ensemble_records', 'record_links', 'masks_gain_text', 'headline_table',
            'rebuild_parameters', 'comparison_table', 'ensemble_table', 'ablation_fragment', 'featured_run',
            'run_record', 'per_class_fragment', 'face_figures', 'examples_figure', 'gradcam_grid', 'table1_fragment',
            'counts_fragment', 'experiments_table', 'notebooks_table', 'profiles_table', 'choices_table',
@@ -61,14 +61,14 @@ def relative(target:str|Path, # a file
     "The path of `target` as a page in `page_dir` writes it."
     return Path(os.path.relpath(target, page_dir)).as_posix()
 
-def link(text:str, # what the reader sees
+def markdown_link(text:str, # what the reader sees
          target:str|Path, # the file linked to
          page_dir:str|Path, # the folder of the page the link is written on
         ) -> str:
     "A Markdown link to `target`, relative to `page_dir`."
     return f"[{text}]({relative(target, page_dir)})"
 
-def figure(image:Path|None, # the picture, or None when it could not be made
+def figure_markdown(image:Path|None, # the picture, or None when it could not be made
            caption:str, # what it shows, as a sentence
            missing:str, # what to say when it is missing
            page_dir:Path, # the folder of the page the figure is on
@@ -115,7 +115,7 @@ def record_links(runs:pd.DataFrame, # the runs to link
                  page_dir:Path, # the folder of the page the links are written on
                 ) -> str:
     "A link to each run's record (`run.json`), named by its seed."
-    return ' · '.join(link(str(r.seed), Path(r.path)/'run.json', page_dir) for r in runs.itertuples())
+    return ' · '.join(markdown_link(str(r.seed), Path(r.path)/'run.json', page_dir) for r in runs.itertuples())
 
 # %% ../nbs/19_site.ipynb #48b2c493
 def masks_gain_text(records:pd.DataFrame) -> tuple[str, str]:
@@ -149,7 +149,7 @@ def headline_table(records:pd.DataFrame, # `load_records(...)`
     best = max(ensembles, key=lambda e: e[1]['ensemble']['test_accuracy'], default=None)
     rows.append({'': "ensemble of ResMaskingNet and six CNNs (Table III)", 'paper': f"{PAPER_ENSEMBLE_ACCURACY:.2f}%",
                  'ours (best so far)': f"{100 * best[1]['ensemble']['test_accuracy']:.2f}% ({best[1]['ensemble']['members']} runs)" if best else 'not run yet',
-                 'records by seed': link('ensemble.json', best[0], page_dir) if best else ''})
+                 'records by seed': markdown_link('ensemble.json', best[0], page_dir) if best else ''})
     return pipe_table(rows, 'lrrll')
 
 # %% ../nbs/19_site.ipynb #5e170c2c
@@ -189,7 +189,7 @@ def ensemble_table(results:Path, # the folder of the run records; an ensemble's 
     for path, record in ensemble_records(results):
         rows.append({'ensemble': f"ours: {record['ensemble']['members']} runs averaged, chosen on validation ({record['selection']}): "
                                  + ', '.join(f"`{run}`" for run in record['chosen']),
-                     'ours (%)': f"{100 * record['ensemble']['test_accuracy']:.2f}", 'record': link('ensemble.json', path, page_dir)})
+                     'ours (%)': f"{100 * record['ensemble']['test_accuracy']:.2f}", 'record': markdown_link('ensemble.json', path, page_dir)})
     if len(rows) == 1: rows[0]['ours (%)'] = 'not run yet'
     return pipe_table(rows, 'lrrl')
 
@@ -244,7 +244,7 @@ def per_class_fragment(run:pd.Series, # a row of `load_records`
     support = [int(sum(row)) for row in test['confusion_matrix']]
     table = pipe_table([{'class': c, 'test faces': n, 'recall': f"{recall[c]:.1f}%"} for c, n in zip(recall.index, support)], 'lrr')
     caption = f"Confusion matrix of `{run.run}` on PrivateTest, without test-time augmentation (the paper's Fig. 7)"
-    return '\n'.join([figure(Path(run.path)/'confusion.png', caption, '', page_dir), table, per_class_observation(recall), ''])
+    return '\n'.join([figure_markdown(Path(run.path)/'confusion.png', caption, '', page_dir), table, per_class_observation(recall), ''])
 
 # %% ../nbs/19_site.ipynb #54b2c777
 FACE_FIGURES = {  # file the explain notebook writes in the run's folder -> what it shows
@@ -312,8 +312,8 @@ def experiments_table(records:pd.DataFrame, # `load_records(...)`
         d = Path(r.path)
         rows.append({'profile': f"`{r.profile}`", 'model': f"`{r.model}`", 'seed': r.seed, 'input': f"{r.size}×{r.size}",
                      'epochs': r.epochs, 'test (%)': f"{r.test:.2f}", 'training': f"{r.train_minutes:.0f} min",
-                     'notebooks': f"{link('training', d/'train.ipynb', page_dir)}, {link('evaluation', d/'evaluate.ipynb', page_dir)}",
-                     'files': f"{link('run.json', d/'run.json', page_dir)}, {link('curves', d/'curves.png', page_dir)}"})
+                     'notebooks': f"{markdown_link('training', d/'train.ipynb', page_dir)}, {markdown_link('evaluation', d/'evaluate.ipynb', page_dir)}",
+                     'files': f"{markdown_link('run.json', d/'run.json', page_dir)}, {markdown_link('curves', d/'curves.png', page_dir)}"})
     return pipe_table(rows, 'llrrrrrll')
 
 # %% ../nbs/19_site.ipynb #e0908faf
@@ -328,7 +328,7 @@ def notebooks_table(notebooks:list[Path], # the notebooks, in the order to list 
         first = ''.join(first) if isinstance(first, list) else first
         title = re.search(r'^#\s+(.+)$', first, re.M)
         summary = re.search(r'^>\s*(.+)$', first, re.M)
-        rows.append({'notebook': link(title[1] if title else notebook.stem, pages/notebook.name, page_dir),
+        rows.append({'notebook': markdown_link(title[1] if title else notebook.stem, pages/notebook.name, page_dir),
                      'what it holds': summary[1] if summary else ''})
     return pipe_table(rows)
 
@@ -371,21 +371,21 @@ def write_fragments(root:str|Path='.', # the project root
     if run is None: shown = dict.fromkeys(['results-run.md', 'results-fig7.md', 'results-curves.md'], "No ResMaskingNet run has been recorded yet.\n")
     else: shown = {
         'results-run.md': (f"The run shown below is `{run.run}` (`{run.profile}` profile, test accuracy {run.test:.2f}%; "
-                           f"{link('record', Path(run.path)/'run.json', pages)}, {link('training notebook', Path(run.path)/'train.ipynb', pages)}). "
+                           f"{markdown_link('record', Path(run.path)/'run.json', pages)}, {markdown_link('training notebook', Path(run.path)/'train.ipynb', pages)}). "
                            f"Its last stage's feature map is {gradcam_grid(run)}×{gradcam_grid(run)}: each Grad-CAM heat map below is "
                            f"that coarse a grid, upsampled to the face.\n"),
         'results-fig7.md': per_class_fragment(run, pages),
-        'results-curves.md': figure(Path(run.path)/'curves.png', 'Loss and accuracy per epoch of the run shown', '', pages)}
+        'results-curves.md': figure_markdown(Path(run.path)/'curves.png', 'Loss and accuracy per epoch of the run shown', '', pages)}
     fragments = {
         'home-headline.md': headline_table(records, home, ensemble_records(root/'results')),
         'results-table2.md': comparison_table(records, pages),
         'results-table3.md': ensemble_table(root/'results', pages),
         'results-ablation.md': ablation_fragment(records, pages),
         **shown,
-        **{f"results-{Path(name).stem}.md": figure(faces[name], caption, no_faces, pages) for name, caption in FACE_FIGURES.items()},
+        **{f"results-{Path(name).stem}.md": figure_markdown(faces[name], caption, no_faces, pages) for name, caption in FACE_FIGURES.items()},
         'method-table1.md': table1_fragment(),
         'data-counts.md': counts_fragment(root/'results'/'dataset'/'counts.txt'),
-        'data-fig3.md': figure(examples_figure(out/'figures'/'examples.png'), "Example faces of every class (the paper's Fig. 3)",
+        'data-fig3.md': figure_markdown(examples_figure(out/'figures'/'examples.png'), "Example faces of every class (the paper's Fig. 3)",
                                'FER2013 was not found when this site was built (data/README.md says how to get it).', pages),
         'experiments-runs.md': experiments_table(records, pages),
         'experiments-notebooks.md': notebooks_table(sorted((root/'nbs'/'experiments').glob('*.ipynb')), root/'nbs'/'experiments', pages),

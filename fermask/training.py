@@ -29,9 +29,9 @@ from .evaluation import predict_probs
 
 # %% auto #0
 __all__ = ['CHOICES', 'RESULT_NEUTRAL', 'TrainConfig', 'config_docs', 'config_from', 'pick_device', 'autocast_dtype',
-           'uses_channels_last', 'set_determinism', 'limit', 'make_optimizer', 'make_schedule', 'weight_average',
-           'start_distributed', 'part', 'all_sum', 'share_buffers', 'TrainingStep', 'compiled', 'TrainResult',
-           'data_sha256', 'train']
+           'uses_channels_last', 'set_determinism', 'seeded_subset', 'make_optimizer', 'make_schedule',
+           'weight_average', 'start_distributed', 'rank_share', 'all_sum', 'share_buffers', 'TrainingStep', 'compiled',
+           'TrainResult', 'data_sha256', 'train']
 
 # %% ../nbs/09_training.ipynb #17547fd8
 @dataclass
@@ -132,7 +132,7 @@ def set_determinism(deterministic:bool, seed:int):
     torch.backends.cudnn.deterministic = deterministic
 
 # %% ../nbs/09_training.ipynb #7ec61466
-def limit(data:FaceData, # a split
+def seeded_subset(data:FaceData, # a split
           n:int, # how many faces to keep (0 or >= len: all)
           seed:int=0,
          ) -> FaceData:
@@ -176,7 +176,7 @@ def start_distributed(device:str='auto', # the run's device setting (see `pick_d
     if not dist.is_initialized(): dist.init_process_group('nccl' if target.type == 'cuda' else 'gloo')
     return dist.get_rank(), dist.get_world_size(), target
 
-def part(batch:torch.Tensor, rank:int, world:int) -> torch.Tensor:
+def rank_share(batch:torch.Tensor, rank:int, world:int) -> torch.Tensor:
     "Process `rank`'s piece of a global batch cut into `world` nearly equal pieces."
     return batch.tensor_split(world)[rank]
 
@@ -253,7 +253,7 @@ def train(cfg:TrainConfig, # the run's configuration
     if cfg.threads or world > 1: torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get('LOCAL_WORLD_SIZE', world))))
     set_determinism(cfg.deterministic, cfg.seed)
     splits = splits or fer2013_splits(cfg.data or None)
-    train_data, val_data = limit(splits['train'], cfg.train_limit, cfg.seed), limit(splits['val'], cfg.val_limit, cfg.seed)
+    train_data, val_data = seeded_subset(splits['train'], cfg.train_limit, cfg.seed), seeded_subset(splits['val'], cfg.val_limit, cfg.seed)
     val_part = val_data.subset(np.arange(rank, len(val_data), world))  # this process's share of the validation faces
     data = data_sha256(train_data, val_data)
 
@@ -304,7 +304,7 @@ def train(cfg:TrainConfig, # the run's configuration
         for i, (x, y) in enumerate(batches):
             run = full_step if len(y) == cfg.batch_size else step
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            x, y = part(augment(x, generator=generator), rank, world), part(y, rank, world)  # the same global batch in every process
+            x, y = rank_share(augment(x, generator=generator), rank, world), rank_share(y, rank, world)  # the same global batch in every process
             if channels_last: x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                 loss, logits = run(x, y)
