@@ -108,7 +108,7 @@ def record_links(runs:pd.DataFrame, # the runs to link
     "A link to each run's record (`run.json`), named by its seed."
     return ' · '.join(markdown_link(str(r.seed), Path(r.path)/'run.json', page_dir) for r in runs.itertuples())
 
-# %% ../nbs/19_site.ipynb #6fc8807c
+# %% ../nbs/19_site.ipynb #d172c1fc
 VERDICTS = ('reproduced', 'partly', 'not reproduced', 'not tested')
 
 def ended_by(record:dict) -> str:
@@ -122,7 +122,7 @@ def claim_row(claim:str, paper:str, evidence:str, verdict:str, why:str) -> dict:
     "One row of the claims table; `verdict` is one of `VERDICTS`."
     return {'the paper claims': claim, 'the paper': paper, 'our evidence': evidence, 'verdict': f"**{check_choice('verdict', verdict, VERDICTS)}**: {why}"}
 
-# %% ../nbs/19_site.ipynb #abd86d9e
+# %% ../nbs/19_site.ipynb #dac196eb
 def single_network_claim(records:pd.DataFrame, page_dir:Path) -> dict:
     "ResMaskingNet's 74.14%: judged on the paper's protocol only; the best such run on PublicTest."
     paper = PAPER_ACCURACY['ResMaskingNet']
@@ -156,7 +156,7 @@ def masks_claim(records:pd.DataFrame) -> dict:
            'the interval holds 0 and lies below the paper\'s gain' if first.ci_high >= 0 else 'the masks cost accuracy')
     return claim_row(claim, paper_text, evidence, 'not reproduced', f"{why}, under `{first.profile}`, the most faithful recipe run")
 
-# %% ../nbs/19_site.ipynb #d68084f9
+# %% ../nbs/19_site.ipynb #cad33d81
 def table2_claim(records:pd.DataFrame) -> dict:
     "Table II's ranking: tested only when all its networks ran under one profile."
     networks = set(PAPER_ACCURACY)
@@ -182,7 +182,7 @@ def ensemble_claim(records:pd.DataFrame, ensembles:list, page_dir:Path) -> dict:
     if len(kinds) < 7: return claim_row(claim, paper, evidence, 'not tested', 'our members are not seven different networks')
     return claim_row(claim, paper, evidence, 'reproduced' if 100 * best['ensemble']['test_accuracy'] >= PAPER_ENSEMBLE_ACCURACY else 'not reproduced', '')
 
-# %% ../nbs/19_site.ipynb #e3959097
+# %% ../nbs/19_site.ipynb #ef91ba88
 def speed_claim(root:Path) -> dict:
     "100 frames/s: our bundled network, frame by frame on the CPU, as `benchmarks/inference.py` measured it."
     claim = 'the network runs at 100 frames/s'
@@ -208,7 +208,9 @@ def claims_table(records:pd.DataFrame, # `load_records(...)`
                         'not tested', 'no measure of where the maps fall yet')
     rows = [table1, single_network_claim(records, page_dir), masks_claim(records), table2_claim(records),
             ensemble_claim(records, list(ensembles), page_dir), speed_claim(root), gradcam]
-    return pipe_table(rows, 'llll')
+    counts = {v: sum(row['verdict'].startswith(f'**{v}**') for row in rows) for v in VERDICTS}
+    verdict = f"How close we got: of the paper's {len(rows)} claims, " + ', '.join(f"{n} {v}" for v, n in counts.items() if n) + '.'
+    return verdict + '\n\n' + pipe_table(rows, 'llll')
 
 # %% ../nbs/19_site.ipynb #5e170c2c
 def rebuild_parameters(network:str, # a network of the paper's Table II
