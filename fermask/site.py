@@ -18,8 +18,10 @@ from .cache import load_fer2013
 from .paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS
 from .report import (load_records, ablation_table, ablation_summary,
                             ablation_tests, per_class_recall, per_class_observation)
-from .experiments import PROFILES, profile_config
+from .experiments import PROFILES, profile_config, protocol_differences
 from .models import create, count_parameters
+from .checkpoints import BUNDLED_WEIGHTS, read_weights
+from .training import TrainConfig
 
 # %% auto #0
 __all__ = ['SITE', 'GENERATED', 'API', 'PROFILE_FIDELITY', 'VERDICTS', 'FACE_FIGURES', 'SMALLDOCS_HANDLED', 'CHROMIUM_FLAGS',
@@ -27,7 +29,7 @@ __all__ = ['SITE', 'GENERATED', 'API', 'PROFILE_FIDELITY', 'VERDICTS', 'FACE_FIG
            'count_text', 'ensemble_records', 'record_links', 'ended_by', 'claim_row', 'single_network_claim',
            'masks_claim', 'table2_claim', 'ensemble_claim', 'speed_claim', 'claims_table', 'rebuild_parameters',
            'comparison_table', 'ensemble_table', 'ablation_fragment', 'featured_run', 'run_record',
-           'per_class_fragment', 'face_figures', 'examples_figure', 'gradcam_grid', 'table1_fragment',
+           'per_class_fragment', 'model_card', 'face_figures', 'examples_figure', 'gradcam_grid', 'table1_fragment',
            'counts_fragment', 'experiments_table', 'notebooks_table', 'profiles_table', 'choices_table',
            'write_fragments', 'api_pages', 'prerender', 'mathml', 'mathml_site', 'build_site', 'serving', 'serve_site',
            'site_problems', 'find_chromium', 'DevTools', 'browser_check']
@@ -108,7 +110,7 @@ def record_links(runs:pd.DataFrame, # the runs to link
     "A link to each run's record (`run.json`), named by its seed."
     return ' · '.join(markdown_link(str(r.seed), Path(r.path)/'run.json', page_dir) for r in runs.itertuples())
 
-# %% ../nbs/19_site.ipynb #b2e00b7b
+# %% ../nbs/19_site.ipynb #520e2726
 VERDICTS = ('reproduced', 'partly', 'not reproduced', 'not tested')
 
 def ended_by(record:dict) -> str:
@@ -122,7 +124,7 @@ def claim_row(claim:str, paper:str, evidence:str, verdict:str, why:str) -> dict:
     "One row of the claims table; `verdict` is one of `VERDICTS`."
     return {'the paper claims': claim, 'the paper': paper, 'our evidence': evidence, 'verdict': f"**{check_choice('verdict', verdict, VERDICTS)}**: {why}"}
 
-# %% ../nbs/19_site.ipynb #ace89c88
+# %% ../nbs/19_site.ipynb #24642263
 def single_network_claim(records:pd.DataFrame, page_dir:Path) -> dict:
     "ResMaskingNet's 74.14%: judged on the paper's protocol only; the best such run on PublicTest."
     paper = PAPER_ACCURACY['ResMaskingNet']
@@ -156,7 +158,7 @@ def masks_claim(records:pd.DataFrame) -> dict:
            'the interval holds 0 and lies below the paper\'s gain' if first.ci_high >= 0 else 'the masks cost accuracy')
     return claim_row(claim, paper_text, evidence, 'not reproduced', f"{why}, under `{first.profile}`, the most faithful recipe run")
 
-# %% ../nbs/19_site.ipynb #37876dfa
+# %% ../nbs/19_site.ipynb #969d5361
 def table2_claim(records:pd.DataFrame) -> dict:
     "Table II's ranking: tested only when all its networks ran under one profile."
     networks = set(PAPER_ACCURACY)
@@ -182,7 +184,7 @@ def ensemble_claim(records:pd.DataFrame, ensembles:list, page_dir:Path) -> dict:
     if len(kinds) < 7: return claim_row(claim, paper, evidence, 'not tested', 'our members are not seven different networks')
     return claim_row(claim, paper, evidence, 'reproduced' if 100 * best['ensemble']['test_accuracy'] >= PAPER_ENSEMBLE_ACCURACY else 'not reproduced', '')
 
-# %% ../nbs/19_site.ipynb #25420b7a
+# %% ../nbs/19_site.ipynb #d038608b
 def speed_claim(root:Path) -> dict:
     "100 frames/s: our bundled network, frame by frame on the CPU, as `benchmarks/inference.py` measured it."
     claim = 'the network runs at 100 frames/s'
@@ -309,6 +311,44 @@ def per_class_fragment(run:pd.Series, # a row of `load_records`
     table = pipe_table([{'class': c, 'test faces': n, 'recall': f"{recall[c]:.1f}%"} for c, n in zip(recall.index, support)], 'lrr')
     caption = f"Confusion matrix of `{run.run}` on PrivateTest, without test-time augmentation (the paper's Fig. 7)"
     return '\n'.join([figure_markdown(Path(run.path)/'confusion.png', caption, '', page_dir), table, per_class_observation(recall), ''])
+
+# %% ../nbs/19_site.ipynb #fab14468
+def model_card(records:pd.DataFrame, # `load_records(...)`
+               page_dir:Path, # the folder of the page the card is written on
+               weights:Path=BUNDLED_WEIGHTS, # the bundled weights file
+              ) -> str:
+    "The bundled model's card: model, data, recipe, accuracy with its interval, recall per class, weaknesses, licence, intended use."
+    meta = read_weights(weights)[1]
+    source = meta.get('provenance', {})
+    runs = records[records.run == source.get('run_id')] if len(records) else records
+    if not len(runs): return f"The record of the bundled model's run (`{source.get('run_id')}`) is not in `results/`.\n"
+    run = runs.iloc[0]
+    record = run_record(run)
+    test = record['metrics']['test']['tta_none']
+    recall = per_class_recall(test['confusion_matrix'])
+    with torch.device('meta'): n = count_parameters(create(**meta['model']))['unique']
+    weakest = recall.sort_values().index[:2]
+    facts = [('model', f"`{meta['model']['name']}`: ResMaskingNet at a quarter of the paper's width, masks of depth "
+                       f"{', '.join(map(str, meta['model']['mask_depths']))}, {n / 1e6:.1f}M parameters, stored as {meta.get('weights_dtype', 'float32')} "
+                       f"({weights.stat().st_size / 1e6:.1f} MB); input: a 48x48 gray face crop, seen at {record['config']['size']}x{record['config']['size']}"),
+             ('data', "FER2013: trained on its 28,709 Training faces, chosen on PublicTest (its best validation accuracy among the runs of its "
+                      "recipe), tested on PrivateTest, which played no part in any choice"),
+             ('recipe', f"`{record['command']}` (the `{record['profile']}` profile: {', '.join(protocol_differences(TrainConfig(**record['config']), record['model'])[1:5])}, ...), "
+                        f"{record['training']['epochs_run']} epochs, {record['training']['train_minutes']:.0f} minutes on {run.device}; "
+                        f"{markdown_link('the record', Path(run.path)/'run.json', page_dir)}"),
+             ('accuracy', f"{100 * test['accuracy']:.2f}% on PrivateTest without test-time augmentation (95% interval "
+                          f"{100 * test['accuracy_ci95'][0]:.2f}-{100 * test['accuracy_ci95'][1]:.2f}), 1 run; the paper's much larger network: "
+                          f"{PAPER_ACCURACY['ResMaskingNet']:.2f}%"),
+             ('known weaknesses', f"{weakest[0]} ({recall[weakest[0]]:.1f}% recall) and {weakest[1]} ({recall[weakest[1]]:.1f}%) are its weakest classes "
+                                  "on PrivateTest; FER2013's faces are small, mostly frontal web images with noisy labels, so posed photographs, "
+                                  "other crops, strong head turns and covered faces fare worse; its probabilities are not calibrated"),
+             ('licence', "the code and the weights: Apache 2.0, as fermask; FER2013, its training data, has terms of its own (research use)"),
+             ('intended use', "research and teaching: studying the paper's method, a baseline, a demonstration. Not for decisions about people: "
+                              "expressions are not emotions, and a 7-way label of a face says nothing reliable about what a person feels")]
+    table = pipe_table([{'': what, 'the bundled model': text} for what, text in facts], 'll')
+    per_class = pipe_table([{'class': c, 'test faces': int(sum(row)), 'recall': f"{recall[c]:.1f}%"}
+                            for c, row in zip(recall.index, test['confusion_matrix'])], 'lrr')
+    return f"{table}\n### Recall per class, PrivateTest\n\n{per_class}"
 
 # %% ../nbs/19_site.ipynb #54b2c777
 FACE_FIGURES = {  # file the explain notebook writes in the run's folder -> what it shows
@@ -456,6 +496,7 @@ def write_fragments(root:str|Path='.', # the project root
         'api-notebooks.md': notebooks_table(sorted((root/'nbs').glob('[0-9]*.ipynb')), root/API, pages),
         'reproduce-profiles.md': profiles_table(records),
         'differences-choices.md': choices_table(records),
+        'model-card.md': model_card(records, pages),
     }
     written = []
     for name, text in fragments.items():
