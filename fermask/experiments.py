@@ -29,7 +29,7 @@ __all__ = ['PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'profile_config', 'TrainParam
            'DatasetParameters', 'ReportParameters', 'EnsembleParameters', 'step_parameters', 'notebook_config',
            'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines', 'run_notebook', 'git_commit', 'environment',
            'learning_curves_figure', 'paper_network', 'protocol_differences', 'paper_comparison', 'comparison_text',
-           'write_record', 'command_line', 'reproduce']
+           'ended_by', 'run_title', 'write_record', 'command_line', 'reproduce']
 
 # %% ../nbs/12_experiments.ipynb #a295be69
 PROFILES = {
@@ -264,11 +264,29 @@ def comparison_text(record:dict, # a run record (`write_record`)
                       f"Record: results/{run}/run.json"])
 
 # %% ../nbs/12_experiments.ipynb #220ce711
-def _clean_copy(notebook:Path, dest:Path, root:Path):
-    "Copy an executed notebook with nbdev's cleaning (outputs kept, execution metadata dropped), paths under `root` made relative."
+def ended_by(record:dict) -> str:
+    "How a recorded run ended: 'all epochs', 'early stopping' or 'its time cap'."
+    cfg, training = record['config'], record['training']
+    if training['epochs_run'] >= cfg['epochs']: return 'all epochs'
+    if cfg.get('early_stop') and training['epochs_run'] - training['best_epoch'] >= cfg['early_stop']: return 'early stopping'
+    return 'its time cap'
+
+def run_title(step:str, # 'train' or 'evaluate'
+              record:dict, # the run's record
+             ) -> str:
+    "The title of a record's notebook: the step, the run, what it changed from its profile, the device, and how it ended if early."
+    changes = record['command'].split(f"--profile {record['profile']}", 1)[-1].strip() or 'the profile as it is'
+    ending = '' if ended_by(record) == 'all epochs' else f", ended by {ended_by(record)} after epoch {record['training']['epochs_run']}"
+    return f"{step.capitalize()}: {record['profile']}/{record['run_id']} ({changes}) on {record['environment']['device']}{ending}"
+
+def _clean_copy(notebook:Path, dest:Path, root:Path, title:str):
+    "Copy an executed notebook with nbdev's cleaning (outputs kept, execution metadata dropped), titled `title`, paths under `root` made relative."
     from nbdev.clean import clean_nb
     nb = json.loads(notebook.read_text())
     clean_nb(nb, allowed_cell_metadata_keys={'tags'})
+    heading = next(c for c in nb['cells'] if c['cell_type'] == 'markdown')
+    lines = ''.join(heading['source']).split('\n')
+    heading['source'] = '\n'.join([f'# {title}', *lines[1:]] if lines[0].startswith('# ') else lines)
     text = json.dumps(nb, indent=1, ensure_ascii=False).replace(f'{root}/', '')  # the machine's own folders stay out of the record
     with atomic_write(dest) as tmp: tmp.write_text(text + '\n')
 
@@ -297,7 +315,8 @@ def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir
     save_figure(fig, record_dir/'curves.png')
     plt.close(fig)
     for step in ('train', 'evaluate'):  # a chain run without papermill (benchmarks/gpu_run.py) has no notebooks
-        if (run_dir/f'{step}.ipynb').exists(): _clean_copy(run_dir/f'{step}.ipynb', record_dir/f'{step}.ipynb', record_dir.parents[2])
+        if (run_dir/f'{step}.ipynb').exists():
+            _clean_copy(run_dir/f'{step}.ipynb', record_dir/f'{step}.ipynb', record_dir.parents[2], run_title(step, record))
     with atomic_write(record_dir/'run.json') as tmp: tmp.write_text(json.dumps(record, indent=1) + '\n')
     return record
 

@@ -18,7 +18,7 @@ from .cache import load_fer2013
 from .paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS
 from .report import (load_records, ablation_table, ablation_summary,
                             ablation_tests, per_class_recall, per_class_observation)
-from .experiments import PROFILES, profile_config, protocol_differences
+from .experiments import PROFILES, profile_config, protocol_differences, ended_by
 from .models import create, count_parameters
 from .checkpoints import BUNDLED_WEIGHTS, read_weights
 from .training import TrainConfig
@@ -26,13 +26,13 @@ from .training import TrainConfig
 # %% auto #0
 __all__ = ['SITE', 'GENERATED', 'API', 'PROFILE_FIDELITY', 'VERDICTS', 'FACE_FIGURES', 'SMALLDOCS_HANDLED', 'CHROMIUM_FLAGS',
            'fidelity', 'pipe_table', 'relative', 'markdown_link', 'figure_markdown', 'group_runs', 'accuracy_text',
-           'count_text', 'ensemble_records', 'record_links', 'ended_by', 'claim_row', 'single_network_claim',
-           'masks_claim', 'table2_claim', 'ensemble_claim', 'speed_claim', 'claims_table', 'rebuild_parameters',
-           'comparison_table', 'ensemble_table', 'ablation_fragment', 'featured_run', 'run_record',
-           'per_class_fragment', 'model_card', 'face_figures', 'examples_figure', 'gradcam_grid', 'table1_fragment',
-           'counts_fragment', 'experiments_table', 'notebooks_table', 'profiles_table', 'choices_table',
-           'write_fragments', 'api_pages', 'prerender', 'mathml', 'mathml_site', 'build_site', 'serving', 'serve_site',
-           'site_problems', 'find_chromium', 'DevTools', 'browser_check']
+           'count_text', 'ensemble_records', 'record_links', 'claim_row', 'single_network_claim', 'masks_claim',
+           'table2_claim', 'ensemble_claim', 'speed_claim', 'claims_table', 'rebuild_parameters', 'comparison_table',
+           'ensemble_table', 'ablation_fragment', 'featured_run', 'run_record', 'per_class_fragment', 'model_card',
+           'face_figures', 'examples_figure', 'gradcam_grid', 'table1_fragment', 'counts_fragment', 'experiments_table',
+           'notebooks_table', 'profiles_table', 'choices_table', 'write_fragments', 'api_pages', 'prerender', 'mathml',
+           'mathml_site', 'build_site', 'serving', 'serve_site', 'site_problems', 'find_chromium', 'DevTools',
+           'browser_check']
 
 # %% ../nbs/19_site.ipynb #3dcd9ffb
 SITE = Path('site')                  # the hand-written pages, the diagrams and the style sheet
@@ -110,21 +110,14 @@ def record_links(runs:pd.DataFrame, # the runs to link
     "A link to each run's record (`run.json`), named by its seed."
     return ' · '.join(markdown_link(str(r.seed), Path(r.path)/'run.json', page_dir) for r in runs.itertuples())
 
-# %% ../nbs/19_site.ipynb #520e2726
+# %% ../nbs/19_site.ipynb #077afc07
 VERDICTS = ('reproduced', 'partly', 'not reproduced', 'not tested')
-
-def ended_by(record:dict) -> str:
-    "How a recorded run ended: 'all epochs', 'early stopping' or 'its time cap'."
-    cfg, training = record['config'], record['training']
-    if training['epochs_run'] >= cfg['epochs']: return 'all epochs'
-    if cfg.get('early_stop') and training['epochs_run'] - training['best_epoch'] >= cfg['early_stop']: return 'early stopping'
-    return 'its time cap'
 
 def claim_row(claim:str, paper:str, evidence:str, verdict:str, why:str) -> dict:
     "One row of the claims table; `verdict` is one of `VERDICTS`."
     return {'the paper claims': claim, 'the paper': paper, 'our evidence': evidence, 'verdict': f"**{check_choice('verdict', verdict, VERDICTS)}**: {why}"}
 
-# %% ../nbs/19_site.ipynb #24642263
+# %% ../nbs/19_site.ipynb #7bea5c30
 def single_network_claim(records:pd.DataFrame, page_dir:Path) -> dict:
     "ResMaskingNet's 74.14%: judged on the paper's protocol only; the best such run on PublicTest."
     paper = PAPER_ACCURACY['ResMaskingNet']
@@ -158,7 +151,7 @@ def masks_claim(records:pd.DataFrame) -> dict:
            'the interval holds 0 and lies below the paper\'s gain' if first.ci_high >= 0 else 'the masks cost accuracy')
     return claim_row(claim, paper_text, evidence, 'not reproduced', f"{why}, under `{first.profile}`, the most faithful recipe run")
 
-# %% ../nbs/19_site.ipynb #969d5361
+# %% ../nbs/19_site.ipynb #5965ddce
 def table2_claim(records:pd.DataFrame) -> dict:
     "Table II's ranking: tested only when all its networks ran under one profile."
     networks = set(PAPER_ACCURACY)
@@ -184,7 +177,7 @@ def ensemble_claim(records:pd.DataFrame, ensembles:list, page_dir:Path) -> dict:
     if len(kinds) < 7: return claim_row(claim, paper, evidence, 'not tested', 'our members are not seven different networks')
     return claim_row(claim, paper, evidence, 'reproduced' if 100 * best['ensemble']['test_accuracy'] >= PAPER_ENSEMBLE_ACCURACY else 'not reproduced', '')
 
-# %% ../nbs/19_site.ipynb #d038608b
+# %% ../nbs/19_site.ipynb #9ea692e8
 def speed_claim(root:Path) -> dict:
     "100 frames/s: our bundled network, frame by frame on the CPU, as `benchmarks/inference.py` measured it."
     claim = 'the network runs at 100 frames/s'
@@ -312,7 +305,7 @@ def per_class_fragment(run:pd.Series, # a row of `load_records`
     caption = f"Confusion matrix of `{run.run}` on PrivateTest, without test-time augmentation (the paper's Fig. 7)"
     return '\n'.join([figure_markdown(Path(run.path)/'confusion.png', caption, '', page_dir), table, per_class_observation(recall), ''])
 
-# %% ../nbs/19_site.ipynb #fab14468
+# %% ../nbs/19_site.ipynb #4185fc5f
 def model_card(records:pd.DataFrame, # `load_records(...)`
                page_dir:Path, # the folder of the page the card is written on
                weights:Path=BUNDLED_WEIGHTS, # the bundled weights file
