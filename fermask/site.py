@@ -26,13 +26,13 @@ from .training import TrainConfig
 # %% auto #0
 __all__ = ['SITE', 'GENERATED', 'API', 'PROFILE_FIDELITY', 'VERDICTS', 'FACE_FIGURES', 'SMALLDOCS_HANDLED', 'CHROMIUM_FLAGS',
            'fidelity', 'pipe_table', 'relative', 'markdown_link', 'figure_markdown', 'group_runs', 'accuracy_text',
-           'count_text', 'ensemble_records', 'record_links', 'claim_row', 'single_network_claim', 'masks_claim',
-           'table2_claim', 'ensemble_claim', 'speed_claim', 'claims_table', 'rebuild_parameters', 'comparison_table',
-           'ensemble_table', 'ablation_fragment', 'featured_run', 'run_record', 'per_class_fragment', 'model_card',
-           'face_figures', 'examples_figure', 'gradcam_grid', 'table1_fragment', 'counts_fragment', 'experiments_table',
-           'notebooks_table', 'profiles_table', 'choices_table', 'write_fragments', 'api_pages', 'prerender', 'mathml',
-           'mathml_site', 'build_site', 'serving', 'serve_site', 'site_problems', 'find_chromium', 'DevTools',
-           'browser_check']
+           'count_text', 'ensemble_architectures', 'ensemble_records', 'record_links', 'claim_row',
+           'single_network_claim', 'masks_claim', 'table2_claim', 'ensemble_claim', 'speed_claim', 'claims_table',
+           'rebuild_parameters', 'comparison_table', 'ensemble_table', 'ablation_fragment', 'featured_run',
+           'run_record', 'per_class_fragment', 'model_card', 'face_figures', 'examples_figure', 'gradcam_grid',
+           'table1_fragment', 'counts_fragment', 'experiments_table', 'notebooks_table', 'profiles_table',
+           'choices_table', 'write_fragments', 'api_pages', 'prerender', 'mathml', 'mathml_site', 'build_site',
+           'serving', 'serve_site', 'site_problems', 'find_chromium', 'DevTools', 'browser_check']
 
 # %% ../nbs/19_site.ipynb #3dcd9ffb
 SITE = Path('site')                  # the hand-written pages, the diagrams and the style sheet
@@ -99,6 +99,13 @@ def count_text(n:int, noun:str) -> str:
     "`n` and `noun`, plural unless `n` is 1: '1 run', '3 runs'."
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
+def ensemble_architectures(ensemble:dict, # an `ensemble.json`
+                           records:pd.DataFrame, # `load_records(...)`
+                          ) -> set[str]:
+    "The architectures of an ensemble's members, by the paper's names ('?' for a member whose record is not among `records`)."
+    by_run = {f'{r.profile}/{r.run}': r.architecture for r in records.itertuples()} if len(records) else {}
+    return {by_run.get(run, '?') for run in ensemble['chosen']}
+
 def ensemble_records(results:Path, # the folder of the run records
                     ) -> list[tuple[Path, dict]]:
     "Every ensemble recorded under `results` (an `ensemble.json`, written by `fermask.ensemble`), with its path."
@@ -110,14 +117,14 @@ def record_links(runs:pd.DataFrame, # the runs to link
     "A link to each run's record (`run.json`), named by its seed."
     return ' · '.join(markdown_link(str(r.seed), Path(r.path)/'run.json', page_dir) for r in runs.itertuples())
 
-# %% ../nbs/19_site.ipynb #077afc07
+# %% ../nbs/19_site.ipynb #f38ba66b
 VERDICTS = ('reproduced', 'partly', 'not reproduced', 'not tested')
 
 def claim_row(claim:str, paper:str, evidence:str, verdict:str, why:str) -> dict:
     "One row of the claims table; `verdict` is one of `VERDICTS`."
     return {'the paper claims': claim, 'the paper': paper, 'our evidence': evidence, 'verdict': f"**{check_choice('verdict', verdict, VERDICTS)}**: {why}"}
 
-# %% ../nbs/19_site.ipynb #7bea5c30
+# %% ../nbs/19_site.ipynb #58bf3854
 def single_network_claim(records:pd.DataFrame, page_dir:Path) -> dict:
     "ResMaskingNet's 74.14%: judged on the paper's protocol only; the best such run on PublicTest."
     paper = PAPER_ACCURACY['ResMaskingNet']
@@ -151,7 +158,7 @@ def masks_claim(records:pd.DataFrame) -> dict:
            'the interval holds 0 and lies below the paper\'s gain' if first.ci_high >= 0 else 'the masks cost accuracy')
     return claim_row(claim, paper_text, evidence, 'not reproduced', f"{why}, under `{first.profile}`, the most faithful recipe run")
 
-# %% ../nbs/19_site.ipynb #5965ddce
+# %% ../nbs/19_site.ipynb #11a93015
 def table2_claim(records:pd.DataFrame) -> dict:
     "Table II's ranking: tested only when all its networks ran under one profile."
     networks = set(PAPER_ACCURACY)
@@ -169,15 +176,14 @@ def ensemble_claim(records:pd.DataFrame, ensembles:list, page_dir:Path) -> dict:
     "Table III: an average of ResMaskingNet and six other CNNs; an ensemble of fewer architectures does not test it."
     claim, paper = 'ResMaskingNet and six other CNNs, averaged, reach 76.82%', f"{PAPER_ENSEMBLE_ACCURACY:.2f}%"
     if not ensembles: return claim_row(claim, paper, 'no ensemble yet', 'not tested', '')
-    architectures = lambda e: {records.set_index('run').architecture.get(run.split('/')[-1], '?') for run in e['chosen']}
-    path, best = max(ensembles, key=lambda e: (len(architectures(e[1])), e[1]['ensemble']['val_accuracy']))
-    kinds = architectures(best)
+    path, best = max(ensembles, key=lambda e: (len(ensemble_architectures(e[1], records)), e[1]['ensemble']['val_accuracy']))
+    kinds = ensemble_architectures(best, records)
     evidence = (f"{100 * best['ensemble']['test_accuracy']:.2f}%: {count_text(best['ensemble']['members'], 'run')} of "
                 f"{count_text(len(kinds), 'architecture')} ({', '.join(sorted(kinds))}), chosen on PublicTest ({markdown_link('ensemble.json', path, page_dir)})")
     if len(kinds) < 7: return claim_row(claim, paper, evidence, 'not tested', 'our members are not seven different networks')
     return claim_row(claim, paper, evidence, 'reproduced' if 100 * best['ensemble']['test_accuracy'] >= PAPER_ENSEMBLE_ACCURACY else 'not reproduced', '')
 
-# %% ../nbs/19_site.ipynb #9ea692e8
+# %% ../nbs/19_site.ipynb #2253caff
 def speed_claim(root:Path) -> dict:
     "100 frames/s: our bundled network, frame by frame on the CPU, as `benchmarks/inference.py` measured it."
     claim = 'the network runs at 100 frames/s'
@@ -245,8 +251,10 @@ def ensemble_table(results:Path, # the folder of the run records; an ensemble's 
     "Table III: the paper's ensemble, then each of ours recorded under `results` (averaged softmax, members chosen on validation)."
     rows = [{'ensemble': 'the paper: ResMaskingNet and six other CNNs, averaged', 'paper (%)': f"{PAPER_ENSEMBLE_ACCURACY:.2f}",
              'ours (%)': '', 'record': ''}]
+    records = load_records(results)
     for path, record in ensemble_records(results):
-        rows.append({'ensemble': f"ours: {record['ensemble']['members']} runs averaged, chosen on validation ({record['selection']}): "
+        kinds = ', '.join(sorted(ensemble_architectures(record, records)))
+        rows.append({'ensemble': f"ours: {record['ensemble']['members']} runs of {kinds}, averaged, chosen on validation ({record['selection']}): "
                                  + ', '.join(f"`{run}`" for run in record['chosen']),
                      'ours (%)': f"{100 * record['ensemble']['test_accuracy']:.2f}", 'record': markdown_link('ensemble.json', path, page_dir)})
     if len(rows) == 1: rows[0]['ours (%)'] = 'not run yet'
@@ -305,7 +313,7 @@ def per_class_fragment(run:pd.Series, # a row of `load_records`
     caption = f"Confusion matrix of `{run.run}` on PrivateTest, without test-time augmentation (the paper's Fig. 7)"
     return '\n'.join([figure_markdown(Path(run.path)/'confusion.png', caption, '', page_dir), table, per_class_observation(recall), ''])
 
-# %% ../nbs/19_site.ipynb #4185fc5f
+# %% ../nbs/19_site.ipynb #4eb7037e
 def model_card(records:pd.DataFrame, # `load_records(...)`
                page_dir:Path, # the folder of the page the card is written on
                weights:Path=BUNDLED_WEIGHTS, # the bundled weights file
