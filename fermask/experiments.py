@@ -25,11 +25,11 @@ from .models import create
 from .paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_PARAMETERS, architecture
 
 # %% auto #0
-__all__ = ['PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'profile_config', 'TrainParameters', 'EvaluateParameters', 'ExplainParameters',
-           'DatasetParameters', 'ReportParameters', 'EnsembleParameters', 'step_parameters', 'notebook_config',
-           'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines', 'run_notebook', 'git_commit', 'environment',
-           'learning_curves_figure', 'paper_network', 'protocol_differences', 'paper_comparison', 'comparison_text',
-           'ended_by', 'run_title', 'write_record', 'command_line', 'reproduce']
+__all__ = ['PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'PUBLIC_FIGURES', 'profile_config', 'TrainParameters', 'EvaluateParameters',
+           'ExplainParameters', 'DatasetParameters', 'ReportParameters', 'EnsembleParameters', 'step_parameters',
+           'notebook_config', 'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines', 'run_notebook', 'git_commit',
+           'environment', 'learning_curves_figure', 'paper_network', 'protocol_differences', 'paper_comparison',
+           'comparison_text', 'ended_by', 'run_title', 'write_record', 'command_line', 'reproduce']
 
 # %% ../nbs/12_experiments.ipynb #a295be69
 PROFILES = {
@@ -264,6 +264,8 @@ def comparison_text(record:dict, # a run record (`write_record`)
                       f"Record: results/{run}/run.json"])
 
 # %% ../nbs/12_experiments.ipynb #220ce711
+PUBLIC_FIGURES = ('class-means.png', 'confusion-means.png', 'photo.png')  # averages over many faces, and a public-domain photograph
+
 def ended_by(record:dict) -> str:
     "How a recorded run ended: 'all epochs', 'early stopping' or 'its time cap'."
     cfg, training = record['config'], record['training']
@@ -311,6 +313,8 @@ def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir
     for split in ('val', 'test'):
         for tta in ('none', 'flip', 'random'): shutil.copyfile(run_dir/f'{split}-tta_{tta}.npz', record_dir/f'{split}-tta_{tta}.npz')
     shutil.copyfile(run_dir/'test-confusion.png', record_dir/'confusion.png')
+    for name in PUBLIC_FIGURES:  # the explain step's figures that show no individual FER2013 face
+        if (run_dir/name).exists(): shutil.copyfile(run_dir/name, record_dir/name)
     fig = learning_curves_figure(history, f'{profile}/{run}')
     save_figure(fig, record_dir/'curves.png')
     plt.close(fig)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -16,7 +17,8 @@ from .errors import FermaskError
 from .loading import FaceTransform
 
 # %% auto #0
-__all__ = ['gradcam_maps', 'gradcam_figure', 'masking_maps', 'masking_figure', 'worst_mistakes', 'mistakes_figure']
+__all__ = ['gradcam_maps', 'gradcam_figure', 'masking_maps', 'masking_figure', 'worst_mistakes', 'mistakes_figure', 'all_masks',
+           'class_means', 'class_means_figure', 'confusion_means_figure', 'faces_explained_figure']
 
 # %% ../nbs/10_explain.ipynb #61a831fd
 def gradcam_maps(model:nn.Module, # a registered model (ResMaskingNet, a baseline, ...)
@@ -107,4 +109,93 @@ def mistakes_figure(data:FaceData, # the split the probabilities are for
         p = probs[i].argmax()
         ax.set_title(f'true {EMOTIONS[data.labels[i]]}\n{EMOTIONS[p]} {probs[i, p]:.2f}', fontsize=8)
     fig.tight_layout()
+    return fig
+
+# %% ../nbs/10_explain.ipynb #4a791c8c
+@torch.no_grad()
+def all_masks(model:nn.Module, # a ResMaskingNet
+              faces:np.ndarray, # uint8 (B, 48, 48)
+             ) -> list[np.ndarray]:
+    "The channel-mean mask of every stage that has a Masking Block, each (B, 48, 48) in [0, 1]."
+    seen = {}
+    blocks = [(i, block.mask) for i, block in enumerate(model.stages) if block.mask is not None]
+    hooks = [mask.register_forward_hook(lambda m, inp, out, i=i: seen.update({i: out})) for i, mask in blocks]
+    try: model.eval()(FaceTransform(model.in_size, train=False)(torch.from_numpy(faces).unsqueeze(1)))
+    finally:
+        for h in hooks: h.remove()
+    resize = lambda maps: F.interpolate(maps.mean(1, keepdim=True).float(), size=faces.shape[1:], mode='bilinear', align_corners=False)[:, 0]
+    return [resize(seen[i]).numpy() for i, _ in blocks]
+
+def class_means(model:nn.Module, # the model to explain (a ResMaskingNet shows its masks too)
+                data:FaceData, # many faces, e.g. the test split
+                probs:np.ndarray, # the model's probabilities for `data` (N, 7)
+                batch_size:int=256, # faces per Grad-CAM pass
+               ) -> dict:
+    "Per true class (of those present): the number of faces, the mean face, the mean Grad-CAM map of the prediction, the mean mask of each Masking Block."
+    preds, means = probs.argmax(1), {}
+    for c in np.unique(data.labels):
+        index = np.flatnonzero(data.labels == c)
+        cams = np.concatenate([gradcam_maps(model, data.images[i], preds[i]) for i in np.array_split(index, -(-len(index) // batch_size))])
+        masks = [np.concatenate(m) for m in zip(*(all_masks(model, data.images[i]) for i in np.array_split(index, -(-len(index) // batch_size))))]
+        means[EMOTIONS[c]] = {'faces': len(index), 'face': data.images[index].mean(0), 'gradcam': cams.mean(0), 'masks': [m.mean(0) for m in masks]}
+    return means
+
+# %% ../nbs/10_explain.ipynb #9a7f460d
+def class_means_figure(means:dict, # `class_means(...)`
+                       title:str='', # the figure's title
+                      ) -> plt.Figure:
+    "One row per class: the mean face, the mean Grad-CAM over it, and the mean mask of each Masking Block over it."
+    stages = len(next(iter(means.values()))['masks'])
+    fig, axes = plt.subplots(len(means), 2 + stages, figsize=(1.5 * (2 + stages), 1.55 * len(means)), squeeze=False)
+    for row, (name, m) in zip(axes, means.items()):
+        row[0].imshow(m['face'], cmap='gray', vmin=0, vmax=255)
+        row[1].imshow(m['face'], cmap='gray', vmin=0, vmax=255, extent=(0, 1, 1, 0))
+        row[1].imshow(m['gradcam'], cmap='jet', alpha=0.45, extent=(0, 1, 1, 0))
+        for ax, mask in zip(row[2:], m['masks']): ax.imshow(mask, cmap='magma')
+        row[0].set_ylabel(f"{name}\n{m['faces']} faces", fontsize=8)
+    for ax, heading in zip(axes[0], ['mean face', 'mean Grad-CAM', *(f'mask, stage {s + 1}' for s in range(stages))]): ax.set_title(heading, fontsize=8)
+    for ax in axes.flat: ax.set_xticks([]); ax.set_yticks([])
+    fig.suptitle(title, fontsize=9); fig.tight_layout()
+    return fig
+
+# %% ../nbs/10_explain.ipynb #a0fbb9bc
+def confusion_means_figure(data:FaceData, # the split the probabilities are for
+                           probs:np.ndarray, # (N, 7) probabilities
+                           n:int=6, # how many confusions
+                           min_faces:int=20, # a confusion with fewer faces is not averaged (its mean would show too few faces)
+                          ) -> plt.Figure:
+    "The `n` most frequent confusions, truth -> prediction, each as the mean of its faces (an average form of the paper's Fig. 8)."
+    preds = probs.argmax(1)
+    pairs = [(t, p) for t in range(len(EMOTIONS)) for p in range(len(EMOTIONS)) if t != p]
+    counts = {pair: int(((data.labels == pair[0]) & (preds == pair[1])).sum()) for pair in pairs}
+    shown = [pair for pair in sorted(pairs, key=lambda pair: -counts[pair]) if counts[pair] >= min_faces][:n]
+    if not shown: raise FermaskError(f"no confusion has {min_faces} faces or more")
+    fig, axes = plt.subplots(1, len(shown), figsize=(1.6 * len(shown), 2.0), squeeze=False)
+    for ax, (t, p) in zip(axes[0], shown):
+        ax.imshow(data.images[(data.labels == t) & (preds == p)].mean(0), cmap='gray', vmin=0, vmax=255)
+        ax.set_title(f"{EMOTIONS[t]} -> {EMOTIONS[p]}\n{counts[(t, p)]} faces", fontsize=8); ax.axis('off')
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/10_explain.ipynb #c0ca0053
+def faces_explained_figure(model:nn.Module, # the model to explain
+                           faces:np.ndarray, # uint8 (B, 48, 48) face crops
+                           probs:np.ndarray, # the model's probabilities for them (B, 7)
+                           title:str='', # the figure's title
+                          ) -> plt.Figure:
+    "One row per crop: the crop titled with the prediction, its Grad-CAM for that class, and the mask of each Masking Block."
+    preds = probs.argmax(1)
+    cams = gradcam_maps(model, faces, preds)
+    masks = all_masks(model, faces) if hasattr(model, 'stages') else []
+    fig, axes = plt.subplots(len(faces), 2 + len(masks), figsize=(1.6 * (2 + len(masks)), 1.8 * len(faces)), squeeze=False)
+    for i, row in enumerate(axes):
+        row[0].imshow(faces[i], cmap='gray', vmin=0, vmax=255)
+        row[0].set_title(f"{EMOTIONS[preds[i]]} {probs[i, preds[i]]:.2f}", fontsize=8)
+        row[1].imshow(faces[i], cmap='gray', vmin=0, vmax=255, extent=(0, 1, 1, 0))
+        row[1].imshow(cams[i], cmap='jet', alpha=0.45, extent=(0, 1, 1, 0))
+        for s, (ax, mask) in enumerate(zip(row[2:], masks)):
+            ax.imshow(mask[i], cmap='magma')
+            ax.set_title(f'mask, stage {s + 1}', fontsize=8)
+    for ax in axes.flat: ax.axis('off')
+    fig.suptitle(title, fontsize=9); fig.tight_layout()
     return fig
