@@ -29,10 +29,10 @@ __all__ = ['SITE', 'GENERATED', 'API', 'PROFILE_FIDELITY', 'VERDICTS', 'FACE_FIG
            'count_text', 'ensemble_architectures', 'ensemble_records', 'record_links', 'claim_row',
            'single_network_claim', 'masks_claim', 'table2_claim', 'ensemble_claim', 'speed_claim', 'claims_table',
            'rebuild_parameters', 'comparison_table', 'ensemble_table', 'ablation_fragment', 'featured_run',
-           'run_record', 'per_class_fragment', 'model_card', 'face_figures', 'examples_figure', 'gradcam_grid',
-           'table1_fragment', 'counts_fragment', 'experiments_table', 'notebooks_table', 'profiles_table',
-           'choices_table', 'write_fragments', 'api_pages', 'prerender', 'mathml', 'mathml_site', 'build_site',
-           'serving', 'serve_site', 'site_problems', 'find_chromium', 'DevTools', 'browser_check']
+           'run_record', 'per_class_fragment', 'model_card', 'face_figures', 'examples_figure', 'public_figure',
+           'gradcam_grid', 'table1_fragment', 'counts_fragment', 'experiments_table', 'notebooks_table',
+           'profiles_table', 'choices_table', 'write_fragments', 'api_pages', 'prerender', 'mathml', 'mathml_site',
+           'build_site', 'serving', 'serve_site', 'site_problems', 'find_chromium', 'DevTools', 'browser_check']
 
 # %% ../nbs/19_site.ipynb #3dcd9ffb
 SITE = Path('site')                  # the hand-written pages, the diagrams and the style sheet
@@ -117,14 +117,14 @@ def record_links(runs:pd.DataFrame, # the runs to link
     "A link to each run's record (`run.json`), named by its seed."
     return ' · '.join(markdown_link(str(r.seed), Path(r.path)/'run.json', page_dir) for r in runs.itertuples())
 
-# %% ../nbs/19_site.ipynb #457ed4f5
+# %% ../nbs/19_site.ipynb #b033cefd
 VERDICTS = ('reproduced', 'partly', 'not reproduced', 'not tested')
 
 def claim_row(claim:str, paper:str, evidence:str, verdict:str, why:str) -> dict:
     "One row of the claims table; `verdict` is one of `VERDICTS`."
     return {'the paper claims': claim, 'the paper': paper, 'our evidence': evidence, 'verdict': f"**{check_choice('verdict', verdict, VERDICTS)}**: {why}"}
 
-# %% ../nbs/19_site.ipynb #32e76df1
+# %% ../nbs/19_site.ipynb #ae54ae22
 def single_network_claim(records:pd.DataFrame, page_dir:Path) -> dict:
     "ResMaskingNet's 74.14%: judged on the paper's protocol only; the best such run on PublicTest."
     paper = PAPER_ACCURACY['ResMaskingNet']
@@ -158,7 +158,7 @@ def masks_claim(records:pd.DataFrame) -> dict:
            'the interval holds 0 and lies below the paper\'s gain' if first.ci_high >= 0 else 'the masks cost accuracy')
     return claim_row(claim, paper_text, evidence, 'not reproduced', f"{why}, under `{first.profile}`, the most faithful recipe run")
 
-# %% ../nbs/19_site.ipynb #4026afa4
+# %% ../nbs/19_site.ipynb #357f2733
 def table2_claim(records:pd.DataFrame) -> dict:
     "Table II's ranking: tested only when all its networks ran under one profile."
     networks = set(PAPER_ACCURACY)
@@ -183,7 +183,7 @@ def ensemble_claim(records:pd.DataFrame, ensembles:list, page_dir:Path) -> dict:
     if len(kinds) < 7: return claim_row(claim, paper, evidence, 'not tested', 'our members are not seven different networks')
     return claim_row(claim, paper, evidence, 'reproduced' if 100 * best['ensemble']['test_accuracy'] >= PAPER_ENSEMBLE_ACCURACY else 'not reproduced', '')
 
-# %% ../nbs/19_site.ipynb #c342ea92
+# %% ../nbs/19_site.ipynb #fb234dfd
 def speed_claim(root:Path) -> dict:
     "100 frames/s: our bundled network, frame by frame on the CPU, as `benchmarks/inference.py` measured it."
     claim = 'the network runs at 100 frames/s'
@@ -313,7 +313,7 @@ def per_class_fragment(run:pd.Series, # a row of `load_records`
     caption = f"Confusion matrix of `{run.run}` on PrivateTest, without test-time augmentation (the paper's Fig. 7)"
     return '\n'.join([figure_markdown(Path(run.path)/'confusion.png', caption, '', page_dir), table, per_class_observation(recall), ''])
 
-# %% ../nbs/19_site.ipynb #a1a6adb7
+# %% ../nbs/19_site.ipynb #d99ca70b
 def model_card(records:pd.DataFrame, # `load_records(...)`
                page_dir:Path, # the folder of the page the card is written on
                weights:Path=BUNDLED_WEIGHTS, # the bundled weights file
@@ -378,6 +378,19 @@ def examples_figure(dest:Path, # the picture to write (git-ignored)
     except FermaskError: return None
     save_figure(examples_grid_figure(faces), dest)
     return dest
+
+# %% ../nbs/19_site.ipynb #5bcbc9de
+def public_figure(records:pd.DataFrame, # `load_records(...)`
+                  run:pd.Series|None, # the featured run
+                  name:str, # one of `PUBLIC_FIGURES`
+                  caption:str, # what it shows
+                  page_dir:Path, # the folder of the page it is shown on
+                 ) -> str:
+    "A record's figure that shows no individual FER2013 face, captioned with the run it comes from."
+    candidates = [] if not len(records) else [run] * (run is not None) + [r for _, r in records.assign(rank=records.profile.map(fidelity)).sort_values(['rank', 'val'], ascending=[True, False]).iterrows()]
+    found = next((r for r in candidates if (Path(r.path)/name).is_file()), None)
+    if found is None: return figure_markdown(None, caption, 'no record has it yet: `fermask reproduce` writes it.', page_dir)
+    return figure_markdown(Path(found.path)/name, f"{caption}; `{found.profile}/{found.run}`", '', page_dir)
 
 # %% ../nbs/19_site.ipynb #81d27cd3
 def gradcam_grid(run:pd.Series) -> int:
@@ -498,6 +511,12 @@ def write_fragments(root:str|Path='.', # the project root
         'reproduce-profiles.md': profiles_table(records),
         'differences-choices.md': choices_table(records),
         'model-card.md': model_card(records, pages),
+        'results-class-means.md': public_figure(records, run, 'class-means.png', "Per expression, averaged over all its PrivateTest faces: the mean face, "
+                                                "the mean Grad-CAM of the prediction and the mean mask of each Masking Block (Figs. 1 and 6, averaged)", pages),
+        'results-confusion-means.md': public_figure(records, run, 'confusion-means.png', "The most frequent confusions, truth -> prediction, "
+                                                    "each as the mean of its PrivateTest faces (Fig. 8, averaged)", pages),
+        'results-photo.md': public_figure(records, run, 'photo.png', "A public-domain photograph (Grace Hopper's portrait, which Matplotlib ships), "
+                                          "cropped as `fermask predict` crops it: the prediction, its Grad-CAM and the four masks", pages),
     }
     written = []
     for name, text in fragments.items():
