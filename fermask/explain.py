@@ -111,7 +111,7 @@ def mistakes_figure(data:FaceData, # the split the probabilities are for
     fig.tight_layout()
     return fig
 
-# %% ../nbs/10_explain.ipynb #21f53404
+# %% ../nbs/10_explain.ipynb #5c0b4332
 @torch.no_grad()
 def all_masks(model:nn.Module, # a ResMaskingNet
               faces:np.ndarray, # uint8 (B, 48, 48)
@@ -140,7 +140,7 @@ def class_means(model:nn.Module, # the model to explain (a ResMaskingNet shows i
         means[EMOTIONS[c]] = {'faces': len(index), 'face': data.images[index].mean(0), 'gradcam': cams.mean(0), 'masks': [m.mean(0) for m in masks]}
     return means
 
-# %% ../nbs/10_explain.ipynb #eb457fea
+# %% ../nbs/10_explain.ipynb #06198a1d
 def class_means_figure(means:dict, # `class_means(...)`
                        title:str='', # the figure's title
                       ) -> plt.Figure:
@@ -158,7 +158,7 @@ def class_means_figure(means:dict, # `class_means(...)`
     fig.suptitle(title, fontsize=9); fig.tight_layout()
     return fig
 
-# %% ../nbs/10_explain.ipynb #f5df54e0
+# %% ../nbs/10_explain.ipynb #6d27ee07
 def confusion_means_figure(data:FaceData, # the split the probabilities are for
                            probs:np.ndarray, # (N, 7) probabilities
                            n:int=6, # how many confusions
@@ -177,7 +177,7 @@ def confusion_means_figure(data:FaceData, # the split the probabilities are for
     fig.tight_layout()
     return fig
 
-# %% ../nbs/10_explain.ipynb #36ffb22c
+# %% ../nbs/10_explain.ipynb #36b76db7
 def faces_explained_figure(model:nn.Module, # the model to explain
                            faces:np.ndarray, # uint8 (B, 48, 48) face crops
                            probs:np.ndarray, # the model's probabilities for them (B, 7)

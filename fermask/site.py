@@ -117,14 +117,14 @@ def record_links(runs:pd.DataFrame, # the runs to link
     "A link to each run's record (`run.json`), named by its seed."
     return ' · '.join(markdown_link(str(r.seed), Path(r.path)/'run.json', page_dir) for r in runs.itertuples())
 
-# %% ../nbs/19_site.ipynb #b033cefd
+# %% ../nbs/19_site.ipynb #de6528a3
 VERDICTS = ('reproduced', 'partly', 'not reproduced', 'not tested')
 
 def claim_row(claim:str, paper:str, evidence:str, verdict:str, why:str) -> dict:
     "One row of the claims table; `verdict` is one of `VERDICTS`."
     return {'the paper claims': claim, 'the paper': paper, 'our evidence': evidence, 'verdict': f"**{check_choice('verdict', verdict, VERDICTS)}**: {why}"}
 
-# %% ../nbs/19_site.ipynb #ae54ae22
+# %% ../nbs/19_site.ipynb #ed62dd23
 def single_network_claim(records:pd.DataFrame, page_dir:Path) -> dict:
     "ResMaskingNet's 74.14%: judged on the paper's protocol only; the best such run on PublicTest."
     paper = PAPER_ACCURACY['ResMaskingNet']
@@ -158,7 +158,7 @@ def masks_claim(records:pd.DataFrame) -> dict:
            'the interval holds 0 and lies below the paper\'s gain' if first.ci_high >= 0 else 'the masks cost accuracy')
     return claim_row(claim, paper_text, evidence, 'not reproduced', f"{why}, under `{first.profile}`, the most faithful recipe run")
 
-# %% ../nbs/19_site.ipynb #357f2733
+# %% ../nbs/19_site.ipynb #3aa158ae
 def table2_claim(records:pd.DataFrame) -> dict:
     "Table II's ranking: tested only when all its networks ran under one profile."
     networks = set(PAPER_ACCURACY)
@@ -183,7 +183,7 @@ def ensemble_claim(records:pd.DataFrame, ensembles:list, page_dir:Path) -> dict:
     if len(kinds) < 7: return claim_row(claim, paper, evidence, 'not tested', 'our members are not seven different networks')
     return claim_row(claim, paper, evidence, 'reproduced' if 100 * best['ensemble']['test_accuracy'] >= PAPER_ENSEMBLE_ACCURACY else 'not reproduced', '')
 
-# %% ../nbs/19_site.ipynb #fb234dfd
+# %% ../nbs/19_site.ipynb #c06b867e
 def speed_claim(root:Path) -> dict:
     "100 frames/s: our bundled network, frame by frame on the CPU, as `benchmarks/inference.py` measured it."
     claim = 'the network runs at 100 frames/s'
@@ -313,7 +313,7 @@ def per_class_fragment(run:pd.Series, # a row of `load_records`
     caption = f"Confusion matrix of `{run.run}` on PrivateTest, without test-time augmentation (the paper's Fig. 7)"
     return '\n'.join([figure_markdown(Path(run.path)/'confusion.png', caption, '', page_dir), table, per_class_observation(recall), ''])
 
-# %% ../nbs/19_site.ipynb #d99ca70b
+# %% ../nbs/19_site.ipynb #47af9f4d
 def model_card(records:pd.DataFrame, # `load_records(...)`
                page_dir:Path, # the folder of the page the card is written on
                weights:Path=BUNDLED_WEIGHTS, # the bundled weights file
@@ -379,7 +379,7 @@ def examples_figure(dest:Path, # the picture to write (git-ignored)
     save_figure(examples_grid_figure(faces), dest)
     return dest
 
-# %% ../nbs/19_site.ipynb #5bcbc9de
+# %% ../nbs/19_site.ipynb #55a03b1f
 def public_figure(records:pd.DataFrame, # `load_records(...)`
                   run:pd.Series|None, # the featured run
                   name:str, # one of `PUBLIC_FIGURES`
