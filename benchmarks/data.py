@@ -22,7 +22,7 @@ if __name__ == '__main__':
     print(f'command : python {" ".join(sys.argv)}')
     print(f'machine : {platform.machine()}, {os.cpu_count()} CPU cores (nproc), Python {platform.python_version()}')
     print(f'date    : {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC')
-    print(f'source  : {source.resolve()} ({source.stat().st_size / 2**20:.0f} MiB)')
+    print(f'source  : {source.name} ({source.stat().st_size / 2**20:.0f} MiB)')
     with tempfile.TemporaryDirectory() as tmp:
         prepare_s, cache = seconds(lambda: prepare_cache(source, Path(tmp)/'fer2013.npz'))
         print(f'prepare : {prepare_s:.1f} s (target < 60 s)   -> {cache.stat().st_size / 2**20:.0f} MiB .npz')

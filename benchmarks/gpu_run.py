@@ -1,25 +1,25 @@
-"""The paper's protocol for ResMaskingNet on a lent GPU, as the lending's single command, ended inside --minutes (9).
+"""The paper's protocol for ResMaskingNet on a GPU machine reached one command at a time, as that single command, ended inside --minutes (9).
 
-On the device (it needs only the device's python3 with torch, torchvision, numpy, pandas, matplotlib, seaborn,
-safetensors, tqdm and opencv, all in its image; no papermill, nbdev or fastcore):
+On the GPU machine (it needs only python3 with torch, torchvision, numpy, pandas, matplotlib, seaborn,
+safetensors, tqdm and opencv; no papermill, nbdev or fastcore):
     PYTHONUNBUFFERED=1 python3 benchmarks/gpu_run.py
 Rehearsal here, on the CPU at a tiny scale (a tiny ResMaskingNet at 48x48, 256 faces, one epoch: a minute with a
 warm compiler cache, five on our 2 cores with an empty one), writing into a temporary folder unless $OUT is set:
     python benchmarks/gpu_run.py --dry-run
 Stages, each under a deadline so that the record is written whatever happens:
   1. the environment: the GPU (nvidia-smi), python, torch and the packages fermask imports, the commit;
-  2. FER2013: data/fer2013.tar.xz, the zip's image folder carried to the device as a solid archive, unpacked
+  2. FER2013: data/fer2013.tar.xz, the zip's image folder sent to the machine as a solid archive, unpacked
      to /tmp (else whatever fermask.data.find_fer2013 finds). Make it here, once:
         python -c "import zipfile; zipfile.ZipFile('data/fer2013.zip').extractall('/tmp/fer2013')"
         tar -C /tmp/fer2013 -cJf data/fer2013.tar.xz .
-     It is 50 MiB (its folder's sha256 is the 5b12daae... of the H100 records), and what travels in one call,
-     the tracked tree (22 MiB) and the carried paths, must stay under the device's 64 MiB. So it travels in
-     two halves over two calls to the same warm machine, which keeps ignored files between calls:
+     It is 50 MiB (its folder's sha256 is the 5b12daae... of the H100 records). Where what travels with one
+     command (the 22 MiB repository and the files sent with it) is limited to 64 MiB, send it in two halves,
+     the first with a quick command and the second with this one, to the same machine, which keeps
+     git-ignored files between commands:
         split -n 2 -d data/fer2013.tar.xz data/fer2013.tar.xz.part-
-        run(command='ls -l data', carry=['data/fer2013.tar.xz.part-00'])                      # seconds
-        run(command='PYTHONUNBUFFERED=1 python3 benchmarks/gpu_run.py', carry=['data/fer2013.tar.xz.part-01'])
-     the second at once (the machine is given back after 30 idle seconds). Here the parts are joined again
-     (`joined`) before unpacking;
+        1st command, sending data/fer2013.tar.xz.part-00:  ls -l data
+        2nd command, sending data/fer2013.tar.xz.part-01:  PYTHONUNBUFFERED=1 python3 benchmarks/gpu_run.py
+     The parts are joined again (`joined`) before unpacking;
   3. benchmarks/throughput.py, briefly: the bare step at batch 48 in bf16, eager and compiled with CUDA graphs
      ('reduce-overhead'), the compilation timed apart. Training compiles its step only if the compiled one
      ran there and was faster;
@@ -30,7 +30,7 @@ Stages, each under a deadline so that the record is written whatever happens:
      random views, and the run's record written by fermask.experiments.write_record into
      results/paper/<run>/ (run.json, history, per-image probabilities, confusion matrix, curves).
 $OUT receives four files: log.txt (everything printed), throughput.txt and .json, and record.tar.gz, the
-record folder with its path from the repository root. The weights (550 MB) stay on the device.
+record folder with its path from the repository root. The weights (550 MB) stay on the machine.
 Landing it here:  tar -xzf <files_at>/record.tar.gz   (then add a "note" to run.json: device, budget, commit).
 """
 import argparse, json, os, platform, shutil, signal, subprocess, sys, tarfile, tempfile, threading, time
@@ -166,7 +166,7 @@ if __name__ == '__main__':
             say(f"{split}: accuracy {r['tta_none']['accuracy']:.4f}, flip {r['tta_flip']['accuracy']:.4f}, random {r['tta_random']['accuracy']:.4f}")
         command = command_line('paper', overrides, run)
         record = write_record('paper', run, cfg, run_dir, record_dir, command, train_wall + time.monotonic() - t0, commit)
-        record['note'] = (f"Made by benchmarks/gpu_run.py ({'dry run' if args.dry_run else 'one lent GPU'}, a {args.minutes}-minute command): "
+        record['note'] = (f"Made by benchmarks/gpu_run.py ({'dry run' if args.dry_run else 'one GPU, one command'}, a {args.minutes}-minute command): "
                           f"{record['training']['epochs_run']} epochs in max_minutes {cfg.max_minutes}, compile {mode}{' (the compiled run failed)' if mode != cfg.compile else ''}; the weights stayed there.")
         (record_dir/'run.json').write_text(json.dumps(record, indent=1) + '\n')
         with tarfile.open(out/'record.tar.gz', 'w:gz') as tar: tar.add(record_dir, arcname=str(record_dir.relative_to(scratch)))

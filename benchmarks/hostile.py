@@ -6,8 +6,6 @@ data (random faces, tiny networks). A case holds when the command ends as stated
 one line on stderr with exit status 2 (no traceback) and nothing half-written, some by carrying on
 safely. Prints one row per case and the counts.
 Run:  python benchmarks/hostile.py | tee benchmarks/hostile.txt
-The same cases against the code before they were fixed (benchmarks/hostile-before.txt):
-      git archive aff4dfb fermask | tar -x -C /tmp/before && PYTHONPATH=/tmp/before python benchmarks/hostile.py
 """
 import contextlib, io, json, os, platform, resource, shutil, subprocess, sys, tempfile, time, zipfile
 from datetime import datetime, timezone
@@ -28,7 +26,7 @@ from fermask.experiments import run_id
 CASES = []
 
 def case(item:int, what:str):
-    "Register the function below as hostile case `what` of issue item `item`."
+    "Register the function below as hostile case `what` of the family `item` of bad input."
     def register(check):
         CASES.append((item, what, check))
         return check
@@ -282,7 +280,7 @@ if __name__ == '__main__':
     print(f'command : python {" ".join(sys.argv)}')
     print(f'machine : {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, torch {torch.__version__}')
     print(f'date    : {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC')
-    print('item: which of the 11 reported failures the case checks; 0 = held before, kept as a regression check\n')
+    print('item: the family of bad input the case belongs to (1-11); 0: a safety that every version has had, checked all the same\n')
     torch.set_num_threads(1)
     start, held = time.perf_counter(), 0
     print(f"{'item':>4}  {'held':4}  {'case':62}  result")

@@ -1,4 +1,4 @@
-"""Training throughput of a model on a GPU or the CPU, and the fraction of the device's peak it reaches (issue 8).
+"""Training throughput of a model on a GPU or the CPU, and the fraction of the device's peak it reaches.
 
 By default: ResMaskingNet at 224x224 on the GPU, at the paper's batch of 48. Two rates, in images/s:
   bare    : forward + backward + RAdam step on a batch already on the device, in each numeric format of
@@ -19,7 +19,7 @@ Run on a GPU:  python benchmarks/throughput.py | tee benchmarks/gpu.txt
 Rehearse on the CPU (a tiny ResMaskingNet at 48x48, a minute or two, mostly compilation):
   python benchmarks/throughput.py --quick
 The CPU profile's formats on our 2 cores (an idle machine), for resmaskingnet_cpu, then the same network with
-the deeper masks of session 2's run, then resmaskingnet_s48 at 96x96:
+the deeper masks of an earlier recipe (depths 2, 2, 1, 1), then resmaskingnet_s48 at 96x96:
   python benchmarks/throughput.py --device cpu --model resmaskingnet_cpu --size 96 --batch 64 --steps 30 --formats fp32 bf16-cl --compile off --no-trainer | tee benchmarks/cpu_formats.txt
   python benchmarks/throughput.py --device cpu --model resmaskingnet_cpu --model-args '{"mask_depths": [2, 2, 1, 1]}' --size 96 --batch 64 --steps 30 --formats fp32 bf16-cl --compile off --no-trainer | tee -a benchmarks/cpu_formats.txt
   python benchmarks/throughput.py --device cpu --model resmaskingnet_s48 --size 96 --batch 64 --steps 30 --formats fp32 bf16-cl --compile off --no-trainer | tee -a benchmarks/cpu_formats.txt

@@ -322,7 +322,7 @@ def reproduce_options(r:argparse.ArgumentParser):
     "`fermask reproduce`'s arguments."
     from fermask.experiments import PROFILES
     r.add_argument('--profile', required=True, choices=list(PROFILES),
-                   help='smoke: a minute on 2 CPU cores (CI); ablation: masks or not at 48x48; cpu: the bundled model, '
+                   help='smoke: a few minutes on 2 CPU cores (CI); ablation: masks or not at 48x48; cpu: the bundled model, '
                         'an hour on 2 CPU cores; baselines: Table II networks at 48x48; paper: the paper protocol, for a GPU')
     r.add_argument('-p', nargs=2, action='append', metavar=('NAME', 'VALUE'), help='override a parameter (repeatable)')
     r.add_argument('--run', default='', help='the run folder name (default: model, seed and the overrides)')

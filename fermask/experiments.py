@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_experiments.ipynb #c6ddbf40
 from __future__ import annotations
-import io, json, os, platform, re, shlex, shutil, subprocess, sys, time
+import io, json, os, platform, re, shlex, shutil, subprocess, sys, tempfile, time
 from dataclasses import dataclass, asdict, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -167,8 +167,11 @@ def run_notebook(step:str, # an experiment: 'train', 'evaluate', 'explain', 'dat
     "Execute `nbs/experiments/<step>.ipynb` with `params` into `output` with papermill, showing what it prints as it runs."
     import papermill as pm
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
     class LocalKernelManager(AsyncKernelManager):
         transport = 'ipc'  # local sockets, not TCP: no port of this machine is opened, and the kernel has nothing to warn about
+        @default('ip')
+        def _sockets_in_temporary_folder(self): return str(Path(tempfile.mkdtemp(prefix='fermask-kernel-'))/'ipc')  # not in the project
     step_parameters(step, params)  # fail before starting a kernel
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -350,7 +353,7 @@ def reproduce(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'paper'
     run_dir, record_dir = root/'runs'/profile/run, root/'results'/profile/run
     command = command_line(profile, overrides, run)
     t0, commit = time.perf_counter(), git_commit()  # the code that runs is the code of now, not of when the record is written
-    folder = str(run_dir.relative_to(root))  # the notebooks run in `root`: no machine's absolute paths in their pages
+    folder = str(run_dir)  # absolute, whatever folder a notebook works in; the record's copies name it relative to `root`
     run_notebook('train', {'profile': profile, 'run_dir': folder, 'progress': False, **overrides}, run_dir/'train.ipynb', root)
     checkpoint = f'{folder}/best.safetensors'
     run_notebook('evaluate', {'checkpoint': checkpoint, 'out': folder, 'seed': cfg.seed, 'data': cfg.data}, run_dir/'evaluate.ipynb', root)

@@ -116,9 +116,9 @@ def mistakes_figure(data:FaceData, # the split the probabilities are for
 def all_masks(model:nn.Module, # a ResMaskingNet
               faces:np.ndarray, # uint8 (B, 48, 48)
              ) -> list[np.ndarray]:
-    "The channel-mean mask of every stage that has a Masking Block, each (B, 48, 48) in [0, 1]."
+    "The channel-mean mask of every stage that has a Masking Block, each (B, 48, 48) in [0, 1]; none for a network without masks."
     seen = {}
-    blocks = [(i, block.mask) for i, block in enumerate(model.stages) if block.mask is not None]
+    blocks = [(i, block.mask) for i, block in enumerate(getattr(model, 'stages', [])) if getattr(block, 'mask', None) is not None]
     hooks = [mask.register_forward_hook(lambda m, inp, out, i=i: seen.update({i: out})) for i, mask in blocks]
     try: model.eval()(FaceTransform(model.in_size, train=False)(torch.from_numpy(faces).unsqueeze(1)))
     finally:
@@ -135,8 +135,9 @@ def class_means(model:nn.Module, # the model to explain (a ResMaskingNet shows i
     preds, means = probs.argmax(1), {}
     for c in np.unique(data.labels):
         index = np.flatnonzero(data.labels == c)
-        cams = np.concatenate([gradcam_maps(model, data.images[i], preds[i]) for i in np.array_split(index, -(-len(index) // batch_size))])
-        masks = [np.concatenate(m) for m in zip(*(all_masks(model, data.images[i]) for i in np.array_split(index, -(-len(index) // batch_size))))]
+        batches = np.array_split(index, -(-len(index) // batch_size))
+        cams = np.concatenate([gradcam_maps(model, data.images[i], preds[i]) for i in batches])
+        masks = [np.concatenate(m) for m in zip(*(all_masks(model, data.images[i]) for i in batches))]
         means[EMOTIONS[c]] = {'faces': len(index), 'face': data.images[index].mean(0), 'gradcam': cams.mean(0), 'masks': [m.mean(0) for m in masks]}
     return means
 
@@ -186,7 +187,7 @@ def faces_explained_figure(model:nn.Module, # the model to explain
     "One row per crop: the crop titled with the prediction, its Grad-CAM for that class, and the mask of each Masking Block."
     preds = probs.argmax(1)
     cams = gradcam_maps(model, faces, preds)
-    masks = all_masks(model, faces) if hasattr(model, 'stages') else []
+    masks = all_masks(model, faces)
     fig, axes = plt.subplots(len(faces), 2 + len(masks), figsize=(1.6 * (2 + len(masks)), 1.8 * len(faces)), squeeze=False)
     for i, row in enumerate(axes):
         row[0].imshow(faces[i], cmap='gray', vmin=0, vmax=255)

@@ -127,10 +127,10 @@ _models = {}
 MODEL_MODULES = ('fermask.models', 'fermask.baselines', 'fermask.multiscale')  # every module whose entry points register when it is imported
 
 def register_model(fn):
-    "Decorator: make the entry point `fn` available to `create` under its function name; a name already taken elsewhere is refused."
+    "Decorator: make the entry point `fn` available to `create` under its function name; a name another module took already is refused."
     taken = _models.get(fn.__name__)
-    if taken is not None and (taken.__module__, taken.__qualname__) != (fn.__module__, fn.__qualname__):  # a rerun cell may register again
-        raise FermaskError(f"model name {fn.__name__!r} is registered twice: by {taken.__module__} and by {fn.__module__}")
+    modules = {taken.__module__, fn.__module__} - {'__main__'} if taken else set()  # '__main__': a notebook's own copy, or a rerun cell
+    if len(modules) > 1: raise FermaskError(f"model name {fn.__name__!r} is registered twice: by {taken.__module__} and by {fn.__module__}")
     _models[fn.__name__] = fn
     return fn
 

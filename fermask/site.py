@@ -292,10 +292,10 @@ def ablation_fragment(records:pd.DataFrame, # `load_records(...)`
 # %% ../nbs/19_site.ipynb #ab0d25dc
 def featured_run(records:pd.DataFrame, # `load_records(...)`
                 ) -> pd.Series|None:
-    "The ResMaskingNet run the site shows in detail: most faithful profile, then best test accuracy; None without one."
+    "The ResMaskingNet run the site shows in detail: most faithful profile, then best validation (PublicTest) accuracy; None without one."
     masked = records[records.architecture == 'ResMaskingNet'] if len(records) else records
     if not len(masked): return None
-    return masked.assign(rank=masked.profile.map(fidelity)).sort_values(['rank', 'test'], ascending=[True, False]).iloc[0]
+    return masked.assign(rank=masked.profile.map(fidelity)).sort_values(['rank', 'val'], ascending=[True, False]).iloc[0]
 
 def run_record(run:pd.Series) -> dict:
     "The whole `run.json` of a run."
