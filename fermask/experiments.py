@@ -285,10 +285,14 @@ def run_title(step:str, # 'train' or 'evaluate'
     return f"{step.capitalize()}: {record['profile']}/{record['run_id']} ({changes}) on {record['environment']['device']}{ending}"
 
 def _clean_copy(notebook:Path, dest:Path, root:Path, title:str):
-    "Copy an executed notebook with nbdev's cleaning (outputs kept, execution metadata dropped), titled `title`, paths under `root` made relative."
-    from nbdev.clean import clean_nb
+    "Copy an executed notebook without what only its execution knew (counts, times, kernel details), titled `title`, paths under `root` made relative."
     nb = json.loads(notebook.read_text())
-    clean_nb(nb, allowed_cell_metadata_keys={'tags'})
+    nb['metadata'] = {k: v for k, v in nb.get('metadata', {}).items() if k == 'kernelspec'}
+    for cell in nb['cells']:
+        cell['metadata'] = {k: v for k, v in cell.get('metadata', {}).items() if k == 'tags'}  # papermill's `parameters` tag stays
+        if cell['cell_type'] == 'code': cell['execution_count'] = None
+        for output in cell.get('outputs', []):
+            if 'execution_count' in output: output['execution_count'] = None
     heading = next(c for c in nb['cells'] if c['cell_type'] == 'markdown')
     lines = ''.join(heading['source']).split('\n')
     heading['source'] = '\n'.join([f'# {title}', *lines[1:]] if lines[0].startswith('# ') else lines)
