@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_experiments.ipynb #c6ddbf40
 from __future__ import annotations
-import io, json, os, platform, re, shlex, shutil, subprocess, sys, tempfile, time
+import io, json, logging, os, platform, re, shlex, shutil, subprocess, sys, tempfile, time
 from dataclasses import dataclass, asdict, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -177,12 +177,17 @@ def run_notebook(step:str, # an experiment: 'train', 'evaluate', 'explain', 'dat
     output.parent.mkdir(parents=True, exist_ok=True)
     lines = StepLines(step)
     lines.write(f'running {experiments_dir().name}/{step}.ipynb -> {output}')
+    papermill_log = logging.getLogger('papermill')
+    level = papermill_log.level
+    papermill_log.setLevel(logging.ERROR)  # its warning about parameters missing from a parameters cell: the train notebook takes any TrainConfig field
     try:
         pm.execute_notebook(experiments_dir()/f'{step}.ipynb', output, parameters=params, kernel_name='python3',
                             progress_bar=False, cwd=str(cwd or project_root()), stdout_file=lines, stderr_file=lines,
                             kernel_manager_class=LocalKernelManager)
     except pm.PapermillExecutionError as e:
         raise FermaskError(f"step {step} failed ({output}): {e.ename}: {e.evalue}") from None
+    finally:
+        papermill_log.setLevel(level)
     lines.write('done')
     return output
 
