@@ -26,13 +26,13 @@ from .training import TrainConfig
 # %% auto #0
 __all__ = ['SITE', 'GENERATED', 'API', 'PROFILE_FIDELITY', 'VERDICTS', 'FACE_FIGURES', 'SMALLDOCS_HANDLED', 'CHROMIUM_FLAGS',
            'fidelity', 'pipe_table', 'relative', 'markdown_link', 'figure_markdown', 'group_runs', 'accuracy_text',
-           'count_text', 'ensemble_architectures', 'ensemble_records', 'record_links', 'claim_row',
+           'count_text', 'ensemble_architectures', 'ensemble_records', 'record_links', 'run_record', 'claim_row',
            'single_network_claim', 'masks_claim', 'table2_claim', 'ensemble_claim', 'speed_claim', 'claims_table',
            'rebuild_parameters', 'comparison_table', 'ensemble_table', 'ablation_fragment', 'featured_run',
-           'run_record', 'per_class_fragment', 'model_card', 'face_figures', 'examples_figure', 'public_figure',
-           'gradcam_grid', 'table1_fragment', 'counts_fragment', 'experiments_table', 'notebooks_table',
-           'profiles_table', 'choices_table', 'write_fragments', 'api_pages', 'prerender', 'mathml', 'mathml_site',
-           'build_site', 'serving', 'serve_site', 'site_problems', 'find_chromium', 'DevTools', 'browser_check']
+           'per_class_fragment', 'model_card', 'face_figures', 'examples_figure', 'public_figure', 'gradcam_grid',
+           'table1_fragment', 'counts_fragment', 'experiments_table', 'notebooks_table', 'profiles_table',
+           'choices_table', 'write_fragments', 'api_pages', 'prerender', 'mathml', 'mathml_site', 'build_site',
+           'serving', 'serve_site', 'site_problems', 'find_chromium', 'DevTools', 'browser_check']
 
 # %% ../nbs/19_site.ipynb #3dcd9ffb
 SITE = Path('site')                  # the hand-written pages, the diagrams and the style sheet
@@ -116,6 +116,10 @@ def record_links(runs:pd.DataFrame, # the runs to link
                 ) -> str:
     "A link to each run's record (`run.json`), named by its seed."
     return ' · '.join(markdown_link(str(r.seed), Path(r.path)/'run.json', page_dir) for r in runs.itertuples())
+
+def run_record(run:pd.Series) -> dict:
+    "The whole `run.json` of a run."
+    return json.loads((Path(run.path)/'run.json').read_text())
 
 # %% ../nbs/19_site.ipynb #de6528a3
 VERDICTS = ('reproduced', 'partly', 'not reproduced', 'not tested')
@@ -296,10 +300,6 @@ def featured_run(records:pd.DataFrame, # `load_records(...)`
     masked = records[records.architecture == 'ResMaskingNet'] if len(records) else records
     if not len(masked): return None
     return masked.assign(rank=masked.profile.map(fidelity)).sort_values(['rank', 'val'], ascending=[True, False]).iloc[0]
-
-def run_record(run:pd.Series) -> dict:
-    "The whole `run.json` of a run."
-    return json.loads((Path(run.path)/'run.json').read_text())
 
 # %% ../nbs/19_site.ipynb #d774f677
 def per_class_fragment(run:pd.Series, # a row of `load_records`
