@@ -18,7 +18,8 @@ from .loading import FaceTransform
 
 # %% auto #0
 __all__ = ['gradcam_maps', 'gradcam_figure', 'masking_maps', 'masking_figure', 'worst_mistakes', 'mistakes_figure', 'all_masks',
-           'class_means', 'class_means_figure', 'confusion_means_figure', 'faces_explained_figure']
+           'class_means', 'draw_explained_row', 'class_means_figure', 'confusion_means_figure',
+           'faces_explained_figure']
 
 # %% ../nbs/10_explain.ipynb #61a831fd
 def gradcam_maps(model:nn.Module, # a registered model (ResMaskingNet, a baseline, ...)
@@ -142,6 +143,17 @@ def class_means(model:nn.Module, # the model to explain (a ResMaskingNet shows i
     return means
 
 # %% ../nbs/10_explain.ipynb #06198a1d
+def draw_explained_row(row, # a row of axes: the face, its Grad-CAM, then one per mask
+                       face:np.ndarray, # (48, 48) gray
+                       gradcam:np.ndarray, # its heat map in [0, 1]
+                       masks:list, # each Masking Block's mask on it, (48, 48) each
+                      ):
+    "Draw a face, its Grad-CAM over it and its masks into `row`."
+    row[0].imshow(face, cmap='gray', vmin=0, vmax=255)
+    row[1].imshow(face, cmap='gray', vmin=0, vmax=255, extent=(0, 1, 1, 0))
+    row[1].imshow(gradcam, cmap='jet', alpha=0.45, extent=(0, 1, 1, 0))
+    for ax, mask in zip(row[2:], masks): ax.imshow(mask, cmap='magma')
+
 def class_means_figure(means:dict, # `class_means(...)`
                        title:str='', # the figure's title
                       ) -> plt.Figure:
@@ -149,10 +161,7 @@ def class_means_figure(means:dict, # `class_means(...)`
     stages = len(next(iter(means.values()))['masks'])
     fig, axes = plt.subplots(len(means), 2 + stages, figsize=(1.5 * (2 + stages), 1.55 * len(means)), squeeze=False)
     for row, (name, m) in zip(axes, means.items()):
-        row[0].imshow(m['face'], cmap='gray', vmin=0, vmax=255)
-        row[1].imshow(m['face'], cmap='gray', vmin=0, vmax=255, extent=(0, 1, 1, 0))
-        row[1].imshow(m['gradcam'], cmap='jet', alpha=0.45, extent=(0, 1, 1, 0))
-        for ax, mask in zip(row[2:], m['masks']): ax.imshow(mask, cmap='magma')
+        draw_explained_row(row, m['face'], m['gradcam'], m['masks'])
         row[0].set_ylabel(f"{name}\n{m['faces']} faces", fontsize=8)
     for ax, heading in zip(axes[0], ['mean face', 'mean Grad-CAM', *(f'mask, stage {s + 1}' for s in range(stages))]): ax.set_title(heading, fontsize=8)
     for ax in axes.flat: ax.set_xticks([]); ax.set_yticks([])
@@ -190,13 +199,9 @@ def faces_explained_figure(model:nn.Module, # the model to explain
     masks = all_masks(model, faces)
     fig, axes = plt.subplots(len(faces), 2 + len(masks), figsize=(1.6 * (2 + len(masks)), 1.8 * len(faces)), squeeze=False)
     for i, row in enumerate(axes):
-        row[0].imshow(faces[i], cmap='gray', vmin=0, vmax=255)
+        draw_explained_row(row, faces[i], cams[i], [mask[i] for mask in masks])
         row[0].set_title(f"{EMOTIONS[preds[i]]} {probs[i, preds[i]]:.2f}", fontsize=8)
-        row[1].imshow(faces[i], cmap='gray', vmin=0, vmax=255, extent=(0, 1, 1, 0))
-        row[1].imshow(cams[i], cmap='jet', alpha=0.45, extent=(0, 1, 1, 0))
-        for s, (ax, mask) in enumerate(zip(row[2:], masks)):
-            ax.imshow(mask[i], cmap='magma')
-            ax.set_title(f'mask, stage {s + 1}', fontsize=8)
+        for s, ax in enumerate(row[2:]): ax.set_title(f'mask, stage {s + 1}', fontsize=8)
     for ax in axes.flat: ax.axis('off')
     fig.suptitle(title, fontsize=9); fig.tight_layout()
     return fig
