@@ -63,6 +63,7 @@ def bundle_model(run:str|Path, # a run folder (its best.safetensors is bundled) 
                 ) -> Path:
     "Write a run's weights as fp16 safetensors named `<model>.fer2013_<profile>`, calibrated, with its record in the metadata and beside it."
     run = Path(run)
+    if not run.exists(): raise FermaskError(f"no such run folder or weights file: {run}")
     weights = run/'best.safetensors' if run.is_dir() else run
     record = Path(record) if record else record_of(run if run.is_dir() else run.parent)
     if not record.is_file(): raise FermaskError(f"run record {record} not found: bundling needs the run's run.json (pass --record)")
