@@ -1,7 +1,7 @@
 """Inference speed of the bundled model on this machine (targets: >= 1000 faces/s at batch 64, >= 100 frames/s end to end).
 
 The bundled model (fermask.load_model(): resmaskingnet_cpu, 96x96 input, 3.7M parameters), run four ways:
-  fp32        : fermask.predict.FaceClassifier(precision='fp32'): inference_mode, batch norms folded
+  fp32        : fermask.classifier.FaceClassifier(precision='fp32'): inference_mode, batch norms folded
                 into the convolutions, channels_last;
   as loaded   : the model as `load_model()` returns it, fp32, under torch.no_grad: the naive baseline;
   bf16        : FaceClassifier(precision='bf16'): fp32's path with bf16 autocast;
@@ -11,7 +11,7 @@ The bundled model (fermask.load_model(): resmaskingnet_cpu, 96x96 input, 3.7M pa
                 provider (fp32); `fermask predict --engine onnxruntime`.
 Numbers:
   classify    : 48x48 uint8 crops -> probabilities, faces/s at batch 1 and 64;
-  frame by frame : detect + crop + classify a 640x480 frame with one face (fermask.predict.benchmark_frame,
+  frame by frame : detect + crop + classify a 640x480 frame with one face (fermask.speed.benchmark_frame,
                 Grace Hopper's portrait), one frame at a time as from a live camera, frames/s;
   video stream: the same over a stream of 64 frames, faces classified together as `predict` does
                 for videos (fermask.predict.classified), frames/s;
@@ -19,7 +19,7 @@ Numbers:
   accuracy    : on FER2013 PrivateTest (3,589 faces), without TTA, and the largest difference of any
                 probability from fp32's;
   detect      : detection alone, default and live-camera settings.
-Each rate: repeated calls for 5 s (or the seconds given) after two warm-up calls (fermask.predict.throughput).
+Each rate: repeated calls for 5 s (or the seconds given) after two warm-up calls (fermask.speed.throughput).
 Run:  python benchmarks/inference.py | tee benchmarks/inference.txt   (on an otherwise idle machine)
 """
 import sys
@@ -30,15 +30,18 @@ from fermask.cache import fer2013_splits
 from fermask.checkpoints import load_model
 from fermask.faces import HaarDetector, face_crops
 from fermask.loading import FaceTransform
-from fermask.predict import LIVE_CAMERA, FaceClassifier, OnnxClassifier, benchmark_frame, classified, machine, throughput
+from fermask.classifier import FaceClassifier, model_temperature
+from fermask.onnx_export import OnnxClassifier
+from fermask.predict import classified
+from fermask.speed import LIVE_CAMERA, benchmark_frame, machine, throughput
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
 
 def as_loaded(model):
-    "The naive path: the model as loaded, fp32, contiguous, under torch.no_grad."
-    transform = FaceTransform(model.in_size, train=False)
+    "The naive path: the model as loaded, fp32, contiguous, under torch.no_grad (its probabilities at its stored temperature)."
+    transform, temperature = FaceTransform(model.in_size, train=False), model_temperature(model)
     def classify(faces):
-        with torch.no_grad(): return F.softmax(model(transform(torch.from_numpy(faces).unsqueeze(1))), -1).numpy()
+        with torch.no_grad(): return F.softmax(model(transform(torch.from_numpy(faces).unsqueeze(1))) / temperature, -1).numpy()
     return classify
 
 class Batched:

@@ -210,7 +210,8 @@ def benchmark_command(weights:str='', # a weights file ('' : the model bundled w
                      ):
     "Measure this machine: faces/s classified at batch 1 and 64; frames/s detected and end to end on a 640x480 frame with one face."
     from fermask.checkpoints import load_model
-    from fermask.predict import make_classifier, benchmark, machine
+    from fermask.predict import make_classifier
+    from fermask.speed import benchmark, machine
     classifier = make_classifier(load_model(weights) if weights else None, engine, precision)
     print(f"{classifier} on {machine()}")
     print(benchmark(classifier, seconds=seconds).to_string(index=False, float_format=lambda v: f'{v:.1f}'))
@@ -221,7 +222,8 @@ def export_command(onnx:str, # the .onnx file to write
                   ):
     "Write the model as ONNX (uint8 48x48 crops in, 7 probabilities out), check it against PyTorch and time it with ONNX Runtime."
     from fermask.checkpoints import load_model
-    from fermask.predict import export_onnx, onnx_throughput
+    from fermask.onnx_export import export_onnx
+    from fermask.speed import onnx_throughput
     result = export_onnx(onnx, load_model(weights) if weights else None)
     print(f"wrote {result['path']} ({result['megabytes']:.1f} MB)")
     print(f"ONNX Runtime against PyTorch fp32 on 64 crops: max abs difference {result['max_abs_difference']:.2e}")
