@@ -200,10 +200,11 @@ def screenshot(tools:DevTools, # a session with Chromium
     size = tools.send('Page.getLayoutMetrics')['cssContentSize']
     tools.send('Emulation.setDeviceMetricsOverride', height=min(int(size['height']), 16000), **metrics)
     shot = tools.send('Page.captureScreenshot', format='png', captureBeyondViewport=True)
+    content_width = int(tools.evaluate('document.documentElement.scrollWidth'))
     tools.send('Emulation.clearDeviceMetricsOverride')
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(shot['data']))
-    return int(tools.evaluate('document.documentElement.scrollWidth'))
+    return content_width
 
 def browser_check(site_dir:str|Path, # a built site
                   screenshots:str|Path|None=None, # where to save full-page screenshots (a git-ignored folder)

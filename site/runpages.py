@@ -11,6 +11,8 @@ renders the copies:
 - a table of more than `LONG_TABLE` rows (the history) is folded the same way, the learning-curve
   figure beside it showing what it holds; a training notebook whose figure is missing gets the
   record's `curves.png`;
+- the notebook's default parameters, which papermill's injected cell replaced, are left out (a note
+  says so), so that the page shows one set of parameters: those the run used;
 - numbers are rounded to four significant digits (`0.255634` reads `0.2556`, a learning rate of
   `1.150054e-04` reads `1.15e-04`).
 """
@@ -90,10 +92,19 @@ def with_curves(nb:dict, # a training notebook
                                                   'data': {'image/png': base64.b64encode(curves.read_bytes()).decode()}}]
     return nb
 
+DEFAULTS_LEFT_OUT = "*The notebook's default parameters are left out here: the next cell holds those this run used.*"
+
+def without_defaults(nb:dict) -> dict:
+    "`nb` with its `parameters` cell replaced by a note, where papermill injected the run's parameters after it."
+    tags = lambda cell: cell.get('metadata', {}).get('tags', [])
+    if not any('injected-parameters' in tags(c) for c in nb['cells']): return nb
+    note = {'cell_type': 'markdown', 'metadata': {}, 'source': DEFAULTS_LEFT_OUT}
+    return {**nb, 'cells': [note if 'parameters' in tags(c) else c for c in nb['cells']]}
+
 def readable_run_notebook(notebook:Path, # an executed notebook in a run's record
                          ) -> dict:
-    "The notebook as its run page shows it: epoch log and long tables folded, numbers rounded, the learning curves shown."
-    nb = json.loads(notebook.read_text())
+    "The notebook as its run page shows it: defaults left out, epoch log and long tables folded, numbers rounded, the learning curves shown."
+    nb = without_defaults(json.loads(notebook.read_text()))
     for cell in nb['cells']:
         if cell['cell_type'] == 'code':
             cell['outputs'] = [readable_output(o) for o in fold_epoch_log(cell.get('outputs', []))]
