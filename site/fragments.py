@@ -25,7 +25,7 @@ from fermask.models import create, count_parameters
 from fermask.checkpoints import BUNDLED_WEIGHTS, read_weights
 from fermask.training import TrainConfig
 
-# ## Where the pages are
+# ---- Where the pages are ----
 # 
 # Profiles are ranked by how close they are to the paper's protocol: a result of the `paper` profile
 # stands for the paper's number better than one of `cpu`, which beats the 48x48 `ablation`. A
@@ -41,7 +41,7 @@ def fidelity(profile:str) -> int:
     "Rank of `profile` in `PROFILE_FIDELITY` (0 is the paper's protocol); unknown profiles rank last."
     return PROFILE_FIDELITY.index(profile) if profile in PROFILE_FIDELITY else len(PROFILE_FIDELITY)
 
-# ## Markdown both renderers read
+# ---- Markdown both renderers read ----
 # 
 # Quarto and smalldocs read the same pipe tables, links, figures and callouts. A path is written
 # relative to the page that includes the fragment, so it works from a file system, a local server
@@ -82,7 +82,7 @@ def figure_markdown(image:Path|None, # the picture, or None when it could not be
     if image is None: return f"::: {{.callout-note}}\n## Not in this build\n{caption}: {missing}\n:::\n"
     return f"![{caption}.]({relative(image, page_dir)})\n"
 
-# ## Runs and groups of runs
+# ---- Runs and groups of runs ----
 # 
 # A *group* is what `ablation_table` summarises: the runs of one model with one profile and one recipe,
 # differing only in the seed. `group_runs` finds a group's runs again, and the small writers below turn
@@ -135,7 +135,7 @@ def run_page(run, # a row of `load_records`
     root = Path(run.path).parents[2]  # a record is results/<profile>/<run> in the project
     return root/RUN_PAGES/run.profile/run.run/notebook
 
-# ## Home: the paper's claims, one by one
+# ---- Home: the paper's claims, one by one ----
 # 
 # Home opens with a verdict on each claim of the paper, in the manner of a reproducibility report: the
 # claim, the paper's number, our evidence (number, protocol, hardware, seeds, interval, the record) and
@@ -243,7 +243,7 @@ def claims_table(records:pd.DataFrame, # `load_records(...)`
     verdict = f"How close we got: of the paper's {len(rows)} claims, " + ', '.join(f"{n} {v}" for v, n in counts.items() if n) + '.'
     return verdict + '\n\n' + pipe_table(rows, 'llll')
 
-# ## Results: Table II and III, the ablation, one run in detail
+# ---- Results: Table II and III, the ablation, one run in detail ----
 # 
 # `comparison_table` is the paper's Table II with our groups beside it: one row per group, the
 # paper's number on every row of its network, and a "not run yet" row where the `paper` profile has
@@ -328,7 +328,7 @@ def ablation_fragment(records:pd.DataFrame, # `load_records(...)`
     return '\n'.join(parts)
 
 # One run stands for our reproduction in the figures: the ResMaskingNet run of the most faithful
-# profile we have, and within it the best test accuracy.
+# profile we have, and within it the best on PublicTest (never chosen on the test split).
 
 def featured_run(records:pd.DataFrame, # `load_records(...)`
                 ) -> pd.Series|None:
@@ -351,7 +351,7 @@ def per_class_fragment(run:pd.Series, # a row of `load_records`
     caption = f"Confusion matrix of `{run.run}` on PrivateTest, without test-time augmentation (the paper's Fig. 7)"
     return '\n'.join([figure_markdown(Path(run.path)/'confusion.png', caption, '', page_dir), table, per_class_observation(recall), ''])
 
-# ## The bundled model's card
+# ---- The bundled model's card ----
 # 
 # The model shipped in the package (`fermask.load_model()`) gets a page of its own, in the manner of a
 # model card: what it is, what it was trained on and how, how well it does per class with an interval,
@@ -395,7 +395,7 @@ def model_card(records:pd.DataFrame, # `load_records(...)`
                             for c, row in zip(recall.index, test['confusion_matrix'])], 'lrr')
     return f"{table}\n### Recall per class, PrivateTest\n\n{per_class}"
 
-# ## Figures that show faces
+# ---- Figures that show faces ----
 # 
 # FER2013 may not be redistributed, so no figure showing its faces is committed. `fermask reproduce`
 # writes Grad-CAM (Fig. 6), the masking maps (Fig. 1) and the worst mistakes (Fig. 8) into the run's
@@ -455,7 +455,7 @@ def gradcam_grid(run:pd.Series) -> int:
     model = run_record(run)['model']
     return stage_sides(model['in_size'], model.get('stem', 'paper'))[-1]
 
-# ## Method, Data, Experiments, Reproduce, Differences
+# ---- Method, Data, Experiments, Reproduce, Differences ----
 # 
 # Table I is computed from the model itself; the parameter counts too, both the unique count and the
 # paper's.
@@ -481,7 +481,7 @@ def counts_fragment(counts:Path, # `results/dataset/counts.txt`, written by the 
     return pipe_table([dict(zip(header, line.split())) for line in lines[2:]], 'l' + 'r' * (len(header) - 1))
 
 # The experiments page lists every record with its executed notebooks, which the site renders as
-# pages with the outputs they had when they ran.
+# pages with the outputs they had when they ran, made readable (`runpages.py`).
 
 def experiments_table(records:pd.DataFrame, # `load_records(...)`
                       page_dir:Path, # the folder of the page the table is written on
@@ -542,7 +542,7 @@ def choices_table(records:pd.DataFrame) -> str:
                      'schedule': cfg['schedule'], 'mask activation': ', '.join(sorted(activations)) or 'no masks', 'input': f"{cfg['size']}×{cfg['size']}"})
     return pipe_table(rows) if rows else "No run has been recorded yet.\n"
 
-# ## The pre-render
+# ---- The pre-render ----
 # 
 # `write_fragments` writes every fragment the pages include. Each is written for the page that
 # includes it (`index.qmd` at the root, the others in `site/`), so its links resolve from there.
