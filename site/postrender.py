@@ -1,6 +1,34 @@
-"Quarto's (and smalldocs') post-render step: maths as MathML, so the site loads nothing from the network."
-import os
+"""The site's post-render step (Quarto's and smalldocs'): maths as MathML, so the site loads nothing from the network.
 
-from fermask.site import mathml_site
+Quarto writes maths as MathML when `html-math-method: mathml` is set (Pandoc converts it at build
+time). smalldocs ignores that option and writes the TeX for KaTeX, which it loads from a CDN. This
+step converts smalldocs' maths to MathML too (with the pure-Python `latex2mathml`) and drops the
+KaTeX tags; on Quarto's output it finds nothing to do. Quarto and smalldocs run it after rendering,
+with `QUARTO_PROJECT_OUTPUT_DIR` naming the built site.
+"""
+from __future__ import annotations
+import html, os, re
+from pathlib import Path
 
-mathml_site(os.environ['QUARTO_PROJECT_OUTPUT_DIR'])
+_TEX = re.compile(r'<span class="math (inline|display)">\\[(\[](.*?)\\[)\]]</span>', re.S)
+_KATEX = re.compile(r'<(?:link|script)\b[^>]*katex[^>]*>(?:</script>)?\n?')
+
+def mathml(page:str, # the HTML of a page
+          ) -> str:
+    "The page with TeX maths spans converted to MathML and KaTeX's style sheet and scripts removed."
+    from latex2mathml.converter import convert
+    def to_mathml(m): return f'<span class="math {m[1]}">{convert(html.unescape(m[2]), display="block" if m[1] == "display" else "inline")}</span>'
+    return _KATEX.sub('', _TEX.sub(to_mathml, page))
+
+def mathml_site(site_dir:str|Path, # a built site
+               ) -> int:
+    "Convert the maths of every page of `site_dir` to MathML (the site's post-render step); the number of pages changed."
+    changed = 0
+    for page in Path(site_dir).rglob('*.html'):
+        text = page.read_text()
+        if text != (new := mathml(text)):
+            page.write_text(new); changed += 1
+    return changed
+
+if __name__ == '__main__':
+    print(f"maths as MathML on {mathml_site(os.environ['QUARTO_PROJECT_OUTPUT_DIR'])} page(s)")
