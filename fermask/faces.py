@@ -151,7 +151,7 @@ BLAZEFACE_MARGIN = 0.14  # its boxes are tighter than the Haar cascade's: measur
 
 class BlazeFaceDetector(FaceDetector):
     "MediaPipe's full-range BlazeFace CNN (bundled with fermask), run by OpenCV; finds each face's eyes too."
-    native_size, margin, input_size = 16, BLAZEFACE_MARGIN, 192
+    native_size, margin, input_size = 24, BLAZEFACE_MARGIN, 192
 
     def __init__(self, model:str|Path=BLAZEFACE_MODEL, # the full-range BlazeFace .tflite file
                  score_threshold:float=0.5, # keep faces scored at least this (MediaPipe's default)
@@ -187,7 +187,7 @@ class BlazeFaceDetector(FaceDetector):
 
     def find(self, image:np.ndarray) -> np.ndarray:
         found, scale, tile = [self.search(image)], 1, self.input_size
-        while max(image.shape[:2]) > 1.5 * tile:   # small faces in a large image: 192-pixel tiles overlapping by half, at each halving
+        while max(image.shape[:2]) > 2 * tile:   # small faces in a large image: 192-pixel tiles overlapping by half, at each halving
             height, width = image.shape[:2]
             for y in range(0, max(height - tile, 0) + tile // 2, tile // 2):
                 for x in range(0, max(width - tile, 0) + tile // 2, tile // 2):
@@ -202,9 +202,9 @@ class WholeImage(FaceDetector):
     "No detection: each image is one face, already cropped (FER2013's own faces, or faces cut out by another tool)."
     margin = 0.0
 
-    def __call__(self, image:np.ndarray) -> np.ndarray:
-        "One box, the whole image."
-        return np.array([[0, 0, image.shape[1], image.shape[0]]])
+    def locate(self, image:np.ndarray) -> tuple[np.ndarray, None]:
+        "One box, the whole image; no eyes."
+        return np.array([[0, 0, image.shape[1], image.shape[0]]]), None
 
 # %% ../nbs/14_faces.ipynb #5dd4c50f
 DETECTORS = {'blazeface': BlazeFaceDetector, 'haar': HaarDetector, 'none': WholeImage}  # by name; the first is the default
