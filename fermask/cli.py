@@ -178,7 +178,7 @@ def predict_command(paths:list, # images, videos and folders of them
                     out:str='', # also write every row to this .csv or .json file
                     annotate:str='', # write annotated copies (boxes, labels) into this folder
                     weights:str='', # a weights file ('' : the model bundled with fermask)
-                    detector:str='haar', # 'haar', 'none' (each image is already a face crop, e.g. FER2013's), a Haar cascade .xml, or a YuNet .onnx model file
+                    detector:str='blazeface', # 'blazeface' (bundled), 'haar' (OpenCV's cascade), 'none' (each image is already a face crop, e.g. FER2013's), a Haar cascade .xml, a BlazeFace .tflite or a YuNet .onnx model file
                     min_face:int=48, # the smallest face looked for, in pixels
                     min_face_fraction:float=0.1, # ... or this fraction of the image's shorter side, if that is larger
                     engine:str='torch', # 'torch', or 'onnxruntime' (fastest one frame at a time, e.g. a live camera; needs the onnx extra)
@@ -198,7 +198,7 @@ def predict_command(paths:list, # images, videos and folders of them
         df = predict(paths, classifier, found_by, annotate or None, video_step, progress)
     print(predictions_table(df))
     if (df.label == NO_FACE).any(): print(f"{(df.label == NO_FACE).sum()} of {len(df)} rows: no face found by {found_by}. "
-                                          "Smaller faces: --min-face 24; images that are already face crops: --detector none")
+                                          "Smaller faces: --min-face 24; another detector: --detector haar; images that are already face crops: --detector none")
     if out: print(f"wrote {write_predictions(df, out)}")
     if annotate: print(f"annotated copies in {annotate}")
 

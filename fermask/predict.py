@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from .errors import FermaskError, atomic_write, check_choice, writable
 from .data import EMOTIONS
-from .faces import FaceDetector, HaarDetector, face_crops, read_image
+from .faces import FaceDetector, BlazeFaceDetector, read_image
 from .classifier import FaceClassifier
 from .onnx_export import OnnxClassifier
 from .inputs import Input, find_inputs, video_frames, video_info
@@ -35,8 +35,8 @@ def classify_frame(image:np.ndarray, # uint8 BGR frame
                    classifier:FaceClassifier, # classifies their crops
                   ) -> tuple[np.ndarray, np.ndarray]:
     "The face boxes (N,4) of one frame and their probabilities (N,7)."
-    boxes = detector(image)
-    return boxes, classifier(face_crops(image, boxes, detector.margin))
+    boxes, crops = detector.faces(image)
+    return boxes, classifier(crops)
 
 def classified(frames:Iterable[tuple[object, np.ndarray]], # (key, BGR uint8 image) pairs
                detector:FaceDetector, # finds the faces
@@ -48,8 +48,8 @@ def classified(frames:Iterable[tuple[object, np.ndarray]], # (key, BGR uint8 ima
         probs = np.split(classifier(np.concatenate(crops)), np.cumsum([len(c) for c in crops])[:-1])
         return [(key, image, boxes, p) for (key, image, boxes), p in zip(pending, probs)]
     for key, image in frames:
-        boxes = detector(image)
-        pending.append((key, image, boxes)); crops.append(face_crops(image, boxes, detector.margin))
+        boxes, faces_crops = detector.faces(image)
+        pending.append((key, image, boxes)); crops.append(faces_crops)
         faces, held = faces + len(boxes), held + image.nbytes
         if faces >= classifier.batch_size or held >= PENDING_BYTES:
             yield from flush()
@@ -135,7 +135,7 @@ def _video_rows(item:Input, detector:FaceDetector, classifier:FaceClassifier, an
 
 def predict(paths:str|Path|Iterable[str|Path], # images, videos and folders of them
             classifier:FaceClassifier|None=None, # default: the bundled model, fast path
-            detector:FaceDetector|None=None, # default: `HaarDetector()`
+            detector:FaceDetector|None=None, # default: `BlazeFaceDetector()`
             annotate:str|Path|None=None, # a folder for annotated copies (images as they are named, videos as .mp4)
             video_step:int=1, # classify every `video_step`-th frame of videos
             progress:bool=True, # progress bars for folders and videos
@@ -147,7 +147,7 @@ def predict(paths:str|Path|Iterable[str|Path], # images, videos and folders of t
         annotate = writable(annotate, folder=True)
         twice = [name for name, n in Counter(map(annotated_name, inputs)).items() if n > 1]
         if twice: raise FermaskError(f"two inputs would both be annotated as {annotate/twice[0]}: annotate them in separate runs")
-    classifier, detector = classifier or FaceClassifier(), detector or HaarDetector()
+    classifier, detector = classifier or FaceClassifier(), detector or BlazeFaceDetector()
     rows = []
     for kind, group in itertools.groupby(inputs, key=lambda i: i.kind):   # consecutive images share batches
         group = list(group)
