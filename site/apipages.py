@@ -22,17 +22,7 @@ from pathlib import Path
 
 from fermask.errors import atomic_write
 
-from fragments import API
-
-DEFAULT_EXP = re.compile(r'#\|\s*default_exp\s+([\w.]+)')
-
-def library_notebooks(root:Path, # the project root
-                     ) -> dict[str, Path]:
-    "The notebooks of `nbs/` that export a module of the package, by module name, in reading order."
-    found = {}
-    for notebook in sorted((Path(root)/'nbs').glob('*.ipynb')):
-        if (m := DEFAULT_EXP.search(notebook.read_text())): found[m[1]] = notebook
-    return found
+from fragments import API, library_notebooks
 
 def _doc_links(pages:dict, # module name -> API page file name, e.g. 'models' -> '06_models.ipynb'
               ):

@@ -497,6 +497,18 @@ def experiments_table(records:pd.DataFrame, # `load_records(...)`
                      'files': f"{markdown_link('run.json', d/'run.json', page_dir)}, {markdown_link('curves', d/'curves.png', page_dir)}"})
     return pipe_table(rows, 'llrrrrrll')
 
+# The API pages are made from the library's notebooks only: those that export a module.
+
+DEFAULT_EXP = re.compile(r'#\|\s*default_exp\s+([\w.]+)')
+
+def library_notebooks(root:Path, # the project root
+                     ) -> dict[str, Path]:
+    "The notebooks of `nbs/` that export a module of the package, by module name, in reading order."
+    found = {}
+    for notebook in sorted((Path(root)/'nbs').glob('*.ipynb')):
+        if (m := DEFAULT_EXP.search(notebook.read_text())): found[m[1]] = notebook
+    return found
+
 # The API index and the experiments page list notebooks by the title and the one-line summary each
 # one starts with.
 
@@ -568,6 +580,8 @@ def write_fragments(root:str|Path='.', # the project root
         'results-curves.md': figure_markdown(Path(run.path)/'curves.png', 'Loss and accuracy per epoch of the run shown', '', pages)}
     fragments = {
         'home-headline.md': claims_table(records, root, home, ensemble_records(root/'results')),
+        'home-photo.md': public_figure(records, run, 'photo.png', "The Masking Blocks at work on a public-domain photograph (Grace Hopper's portrait, which "
+                                       "Matplotlib ships): the prediction, its Grad-CAM and the mask of each of the four blocks", home),
         'results-table2.md': comparison_table(records, pages),
         'results-table3.md': ensemble_table(root/'results', pages),
         'results-ablation.md': ablation_fragment(records, pages),
@@ -579,7 +593,7 @@ def write_fragments(root:str|Path='.', # the project root
                                'FER2013 was not found when this site was built (data/README.md says how to get it).', pages),
         'experiments-runs.md': experiments_table(records, pages),
         'experiments-notebooks.md': notebooks_table(sorted((root/'nbs'/'experiments').glob('*.ipynb')), root/'nbs'/'experiments', pages),
-        'api-notebooks.md': notebooks_table(sorted((root/'nbs').glob('[0-9]*.ipynb')), root/API, pages),
+        'api-notebooks.md': notebooks_table(list(library_notebooks(root).values()), root/API, pages),
         'reproduce-profiles.md': profiles_table(records),
         'differences-choices.md': choices_table(records),
         'model-card.md': model_card(records, pages),
