@@ -15,10 +15,10 @@ export function cvRound(x) {            // OpenCV's cvRound: to the nearest inte
 const u8 = x => x < 0 ? 0 : x > 255 ? 255 : x;   // saturate_cast<uchar> of an integer
 const channels = image => image.px === 1 ? 1 : 3;
 
-export function gray(image) {           // cvtColor(BGR2GRAY) of 8-bit pixels: fixed point, 14 bits
+export function gray(image) {           // cvtColor(BGR2GRAY) of 8-bit pixels: fixed point, 15 bits
   const {width, height, px, data} = image, out = new Uint8Array(width * height);
   for (let i = 0, j = 0; j < out.length; i += px, j++)
-    out[j] = (data[i] * 4899 + data[i + 1] * 9617 + data[i + 2] * 1868 + 8192) >> 14;   // R, G, B
+    out[j] = (data[i] * 9798 + data[i + 1] * 19235 + data[i + 2] * 3735 + 16384) >> 15;   // R, G, B
   return {width, height, px: 1, data: out};
 }
 
@@ -111,13 +111,13 @@ export function resizeLinearExact(image, dw, dh) {   // resize(INTER_LINEAR_EXAC
   return {width: dw, height: dh, px: 1, data: out};
 }
 
-function linearCoeffs(ssize, dsize, scale) {   // INTER_LINEAR's offsets and weights in 1/2048
+function linearCoeffs(ssize, dsize, scale, clamp) {   // INTER_LINEAR's offsets and weights in 1/2048
   const ofs = new Int32Array(dsize), w0 = new Int32Array(dsize), w1 = new Int32Array(dsize);
   for (let d = 0; d < dsize; d++) {
     let fx = f32((d + 0.5) * scale - 0.5), sx = Math.floor(fx);
     fx = f32(fx - sx);
-    if (sx < 0) { fx = 0; sx = 0; }
-    if (sx >= ssize - 1) { fx = 0; sx = ssize - 1; }
+    if (clamp && sx < 0) { fx = 0; sx = 0; }            // columns are clamped; rows past an edge read the edge row twice
+    if (clamp && sx >= ssize - 1) { fx = 0; sx = ssize - 1; }
     ofs[d] = sx; w0[d] = cvRound(f32(1 - fx) * 2048); w1[d] = cvRound(fx * 2048);
   }
   return {ofs, w0, w1};
@@ -125,13 +125,14 @@ function linearCoeffs(ssize, dsize, scale) {   // INTER_LINEAR's offsets and wei
 
 export function resizeLinear(image, dw, dh) {   // resize(INTER_LINEAR) of a gray image, as its vectorised 8-bit path rounds
   const {width: sw, height: sh, data} = image, out = new Uint8Array(dw * dh);
-  const x = linearCoeffs(sw, dw, 1 / (dw / sw)), y = linearCoeffs(sh, dh, 1 / (dh / sh));
+  const x = linearCoeffs(sw, dw, 1 / (dw / sw), true), y = linearCoeffs(sh, dh, 1 / (dh / sh), false);
+  const row = sy => Math.min(Math.max(sy, 0), sh - 1);
   const hline = sy => Int32Array.from({length: dw}, (_, d) => {
     const s = Math.min(x.ofs[d] + 1, sw - 1);
     return data[sy * sw + x.ofs[d]] * x.w0[d] + data[sy * sw + s] * x.w1[d];
   });
   for (let dy = 0; dy < dh; dy++) {
-    const a = hline(y.ofs[dy]), b = hline(Math.min(y.ofs[dy] + 1, sh - 1));
+    const a = hline(row(y.ofs[dy])), b = hline(row(y.ofs[dy] + 1));
     for (let d = 0; d < dw; d++)
       out[dy * dw + d] = u8((((a[d] >> 4) * y.w0[dy] >> 16) + ((b[d] >> 4) * y.w1[dy] >> 16) + 2) >> 2);
   }
