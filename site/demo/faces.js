@@ -37,17 +37,25 @@ function areaTable(ssize, dsize, scale) {   // computeResizeAreaTab: [destinatio
 
 function resizeAreaFast(image, dw, dh, ix, iy) {   // INTER_AREA at an integer ratio (resizeAreaFast_)
   const {width: sw, height: sh, px, data} = image, cn = channels(image);
-  const out = new Uint8Array(dw * dh * cn), scale = f32(1 / (ix * iy)), pairs = ix === 2 && iy === 2 && cn !== 2;
-  const inner = Math.floor(sw / ix);
+  const out = new Uint8Array(dw * dh * cn), scale = f32(1 / (ix * iy)), pairs = ix === 2 && iy === 2;
+  const inner = Math.min(dw, Math.floor(sw / ix)), sums = new Int32Array(inner * cn);
   for (let dy = 0; dy < dh; dy++) {
-    const sy0 = dy * iy, full = sy0 + iy <= sh;
-    for (let dx = 0; dx < dw; dx++) for (let c = 0; c < cn; c++) {
+    const sy0 = dy * iy, o = dy * dw * cn;
+    let dx = 0;
+    if (sy0 + iy <= sh) {               // whole blocks: sums of ix x iy pixels
+      sums.fill(0);
+      for (let sy = sy0; sy < sy0 + iy; sy++)
+        for (let d = 0, i = sy * sw * px, k = 0; d < inner; d++, k += cn)
+          if (cn === 3) for (let sx = 0; sx < ix; sx++, i += px) { sums[k] += data[i]; sums[k + 1] += data[i + 1]; sums[k + 2] += data[i + 2]; }
+          else for (let sx = 0; sx < ix; sx++, i += px) sums[k] += data[i];
+      for (let k = 0; k < sums.length; k++) out[o + k] = pairs ? (sums[k] + 2) >> 2 : u8(cvRound(f32(sums[k] * scale)));   // 2x2: vectorised, halves up
+      dx = inner;
+    }
+    for (; dx < dw; dx++) for (let c = 0; c < cn; c++) {   // blocks cut by the image's edge: the mean of what is inside
       let sum = 0, count = 0;
       for (let sy = sy0; sy < sy0 + iy && sy < sh; sy++)
         for (let sx = dx * ix; sx < dx * ix + ix && sx < sw; sx++) { sum += data[(sy * sw + sx) * px + c]; count++; }
-      const o = (dy * dw + dx) * cn + c;
-      if (full && dx < inner) out[o] = pairs ? (sum + 2) >> 2 : u8(cvRound(f32(sum * scale)));   // 2x2: vectorised, halves up
-      else out[o] = count ? u8(cvRound(f32(f32(sum) / count))) : 0;
+      out[o + dx * cn + c] = count ? u8(cvRound(f32(f32(sum) / count))) : 0;
     }
   }
   return {width: dw, height: dh, px: cn, data: out};
@@ -168,39 +176,51 @@ function integrals(image) {             // integral(sum, sqsum) in 32-bit intege
   return {sum, sq, W};
 }
 
-function prepared(cascade) {            // float32 thresholds once; stage thresholds less THRESHOLD_EPS, as OpenCV loads them
+function prepared(cascade) {            // float32 numbers once; stage thresholds less THRESHOLD_EPS, as OpenCV loads them
   if (cascade.ready) return cascade;
-  cascade.ready = cascade.stages.map(s => ({threshold: f32(f32(s.threshold) - f32(1e-5)),
-                                            stumps: s.stumps.map(([f, t, l, r]) => [f, f32(t), f32(l), f32(r)])}));
-  cascade.rects = cascade.features.map(rs => rs.map(([x, y, w, h, wt]) => [x, y, w, h, f32(wt)]));
+  const stumps = cascade.stages.flatMap(s => s.stumps);
+  cascade.ready = {
+    stages: cascade.stages.map(s => [s.stumps.length, f32(f32(s.threshold) - f32(1e-5))]),
+    feature: Int32Array.from(stumps, s => s[0]), threshold: Float32Array.from(stumps, s => s[1]),
+    left: Float32Array.from(stumps, s => s[2]), right: Float32Array.from(stumps, s => s[3]),
+    weights: Float32Array.from(cascade.features.flatMap(rs => [0, 1, 2].map(k => rs[k] ? rs[k][4] : 0))),
+  };
   return cascade;
 }
 
+function offsets(cascade, W) {          // each feature's rectangles as four corners in an integral image of row length W
+  const ofs = new Int32Array(cascade.features.length * 12);
+  cascade.features.forEach((rs, f) => rs.forEach(([x, y, w, h], k) =>
+    ofs.set([y * W + x, y * W + x + w, (y + h) * W + x, (y + h) * W + x + w], f * 12 + k * 4)));
+  return ofs;
+}
+
 function windows(cascade, image, factor, found) {   // the windows of one scale that pass every stage (CascadeClassifierInvoker)
-  const {sum, sq, W} = integrals(image), [ww, wh] = cascade.window;
-  const step = factor >= 2 ? 1 : 2, area = (ww - 2) * (wh - 2);
-  const rect = (t, o, x, y, w, h) => t[o + y * W + x] - t[o + y * W + x + w] - t[o + (y + h) * W + x] + t[o + (y + h) * W + x + w];
+  const {sum, sq, W} = integrals(image), [ww, wh] = cascade.window, {stages, feature, threshold, left, right, weights} = cascade.ready;
+  const ofs = offsets(cascade, W), step = factor >= 2 ? 1 : 2, area = (ww - 2) * (wh - 2);
+  const n0 = W + 1, n1 = W + ww - 1, n2 = (wh - 1) * W + 1, n3 = (wh - 1) * W + ww - 1;   // the normalisation rectangle (1, 1, ww-2, wh-2)
   const side = [cvRound(f32(ww * factor)), cvRound(f32(wh * factor))];
   for (let y = 0; y < image.height + 1 - wh; y += step) {
     for (let x = 0; x < image.width + 1 - ww; x += step) {
       const at = y * W + x;
-      const valsum = rect(sum, at, 1, 1, ww - 2, wh - 2), valsq = rect(sq, at, 1, 1, ww - 2, wh - 2) >>> 0;
+      const valsum = sum[at + n0] - sum[at + n1] - sum[at + n2] + sum[at + n3];
+      const valsq = (sq[at + n0] - sq[at + n1] - sq[at + n2] + sq[at + n3]) >>> 0;
       const nf = area * valsq - valsum * valsum;
       if (!(nf > 0)) continue;          // a flat window: OpenCV's setWindow refuses it
       const norm = f32(1 / Math.sqrt(nf));
       if (!(area * norm < 1e-1)) continue;
-      let result = 1;
-      for (let s = 0; s < cascade.ready.length; s++) {
-        const stage = cascade.ready[s];
+      let result = 1, i = 0;
+      for (let s = 0; s < stages.length; s++) {
+        const [count, stageThreshold] = stages[s];
         let total = 0;
-        for (const [f, t, left, right] of stage.stumps) {
-          const rs = cascade.rects[f];
-          let v = f32(rs[0][4] * rect(sum, at, rs[0][0], rs[0][1], rs[0][2], rs[0][3]));
-          v = f32(v + f32(rs[1][4] * rect(sum, at, rs[1][0], rs[1][1], rs[1][2], rs[1][3])));
-          if (rs.length > 2 && rs[2][4] !== 0) v = f32(v + f32(rs[2][4] * rect(sum, at, rs[2][0], rs[2][1], rs[2][2], rs[2][3])));
-          total += f32(v * norm) < t ? left : right;
+        for (const end = i + count; i < end; i++) {
+          const f = feature[i], o = f * 12, w = f * 3, p = at;
+          let v = f32(weights[w] * (sum[p + ofs[o]] - sum[p + ofs[o + 1]] - sum[p + ofs[o + 2]] + sum[p + ofs[o + 3]]));
+          v = f32(v + f32(weights[w + 1] * (sum[p + ofs[o + 4]] - sum[p + ofs[o + 5]] - sum[p + ofs[o + 6]] + sum[p + ofs[o + 7]])));
+          if (weights[w + 2] !== 0) v = f32(v + f32(weights[w + 2] * (sum[p + ofs[o + 8]] - sum[p + ofs[o + 9]] - sum[p + ofs[o + 10]] + sum[p + ofs[o + 11]])));
+          total += f32(v * norm) < threshold[i] ? left[i] : right[i];
         }
-        if (total < stage.threshold) { result = -s; break; }
+        if (total < stageThreshold) { result = -s; break; }
       }
       if (result > 0) found.push([cvRound(f32(x * factor)), cvRound(f32(y * factor)), side[0], side[1]]);
       if (result === 0) x += step;      // rejected by the first stage: OpenCV skips the next window

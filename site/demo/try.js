@@ -197,17 +197,22 @@ async function startCamera() {
   const state = camera = {stream, frames: 0, start: performance.now(), recent: []};
   $('try-camera').textContent = 'Turn off the camera';
   const canvas = new OffscreenCanvas(video.videoWidth, video.videoHeight), ctx = canvas.getContext('2d', {willReadFrequently: true});
-  const next = () => new Promise(resolve => video.requestVideoFrameCallback ? video.requestVideoFrameCallback(resolve) : setTimeout(resolve, 0));
+  // The newest frame, as soon as the last one is done: a frame that came while the model ran is not waited for again.
+  let presented = 0, seen = -1, wake = null;
+  const onFrame = (now, meta) => { presented = meta.presentedFrames; if (wake) wake(); if (camera === state) video.requestVideoFrameCallback(onFrame); };
+  if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+  const next = () => video.requestVideoFrameCallback ? new Promise(resolve => { wake = () => { wake = null; resolve(); }; }) : new Promise(r => setTimeout(r, 0));
   while (camera === state) {
-    await next();
+    if (presented === seen || !video.requestVideoFrameCallback) await next();
     if (camera !== state) break;
+    seen = presented;
     const {videoWidth: width, videoHeight: height} = video;
     if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
     ctx.drawImage(video, 0, 0);
     const faces = await classify({width, height, px: 4, data: ctx.getImageData(0, 0, width, height).data}, 'camera');
     drawScene(canvas, width, height, faces);
-    if (faces.length) drawFaces(faces);
     const now = performance.now();
+    if (faces.length && !(now - state.drawn < 250)) { drawFaces(faces); state.drawn = now; }   // the cards: 4 times a second
     state.frames++; state.recent.push(now);
     while (state.recent[0] < now - 1000) state.recent.shift();
     const fps = state.recent.length;
