@@ -4,9 +4,11 @@
 
 SITE is a built site with the page and, beside it, the folder `demo/` that site/demo/build.py writes.
 The check serves SITE on 127.0.0.1 and, in Chromium:
-- loads the page, and clicks each sample photo: the page's faces, boxes and 7 probabilities must be
+- loads the page, and clicks each sample photo, then gives it photos made from them (a 2x2 shrink,
+  two faces, a small face, a 6000x4000 photo): the page's faces, boxes and 7 probabilities must be
   those of `fermask predict --detector haar` on the same files (probabilities within 0.01); the time
-  from the click to the result must be at most 2 s;
+  from a sample's click to its result must be at most 2 s (the time of a sample chosen while the
+  page still loads is reported);
 - turns on a fake camera (Chromium's `--use-fake-device-for-media-stream`, fed a .y4m written here from
   `fermask.predict.benchmark_frame()`): at least 15 frames/s classified, the face found;
 - gives the page bad input: a file that is not an image, a photo too large, a camera refused, no camera:
@@ -50,6 +52,19 @@ def write_y4m(path:Path, frame:np.ndarray, frames:int=30, fps:int=30) -> Path:
         f.write(f'YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n'.encode())
         for _ in range(frames): f.write(b'FRAME\n' + planes)
     return path
+
+
+def derived_photos(samples:list[Path], folder:Path) -> list[Path]:
+    "Photos made from the samples that take the detector's other paths: a 2x2 block shrink, two faces, a face too small for INTER_AREA, a large photo."
+    from fermask.faces import read_image
+    astronaut, hopper = (read_image(next(p for p in samples if p.stem == name)) for name in ('astronaut', 'grace-hopper'))
+    photos = {'astronaut-480.png': cv2.resize(astronaut, (480, 480), interpolation=cv2.INTER_AREA),
+              'two-faces.png': np.hstack([cv2.resize(astronaut, (300, 300), interpolation=cv2.INTER_AREA), cv2.resize(hopper, (260, 300), interpolation=cv2.INTER_AREA)]),
+              'small-face.png': cv2.resize(hopper, (115, 135), interpolation=cv2.INTER_AREA),
+              'large-6000x4000.jpg': cv2.resize(cv2.copyMakeBorder(astronaut, 0, 0, 256, 256, cv2.BORDER_REFLECT_101), (6000, 4000), interpolation=cv2.INTER_CUBIC)}
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, image in photos.items(): cv2.imwrite(str(folder/name), image)
+    return [folder/name for name in photos]
 
 
 def cli_predictions(files:list[Path]) -> pd.DataFrame:
@@ -135,34 +150,44 @@ def check(site_dir:Path, page:str='site/try.html', screenshots:Path=Path('.scree
     demo = (site_dir/page).parent/'demo'
     samples = sorted((demo/'samples').glob('*.png'))
     if not (site_dir/page).is_file() or not samples: raise SystemExit(f"error: {site_dir/page} or its demo/samples/*.png not found: build the site and run site/demo/build.py")
-    cli = cli_predictions(samples)
     report, problems = {'samples': {}, 'bad input': {}}, []
     with fsite.serving(site_dir) as base, tempfile.TemporaryDirectory(prefix='fermask-try-') as tmp:
         tmp = Path(tmp)
+        photos = derived_photos(samples, tmp/'photos')
+        cli = cli_predictions(samples + photos)
         camera = write_y4m(tmp/'camera.y4m', benchmark_frame())
         tools = chromium(tmp/'profile', *FAKE_CAMERA_FLAGS, f'--use-file-for-fake-video-capture={camera}', timeout=timeout)
         try:
             tools.send('DOM.enable')
             session = PageSession(tools, base + page, base, screenshots)
+            tools.send('Network.setCacheDisabled', cacheDisabled=True)   # every load counts its bytes
+            tools.send('Page.navigate', url=session.url)   # a photo chosen while the page still loads: the model's loading counts
+            session.wait("document.getElementById('try-it')?.dataset.listening === '1'", timeout)
+            tools.evaluate(f"document.querySelector('[data-sample=\"{samples[0].name}\"]').click()")
+            early = session.result(samples[0].name, timeout)
+            report['photo chosen at load: ms to result'] = round(early['ms']) if early else None
             report['seconds to ready'] = session.load(timeout)
+            report['page loading ms'] = json.loads(tools.evaluate("document.getElementById('try-it').dataset.loading || 'null'") or 'null')
             if session.status()[0] == 'error': problems.append(f"page: {session.status()[1]}")
+            report['megabytes loaded before any photo'] = session.bytes_loaded() / 1e6
             session.shot('0-ready')
-            for sample in samples:
+            for sample in samples + photos:
                 start = time.time()
                 tools.evaluate("delete document.getElementById('try-it').dataset.result; document.getElementById('try-status').dataset.kind = ''")
-                tools.evaluate(f"document.querySelector('[data-sample=\"{sample.name}\"]').click()")
+                if sample in samples: tools.evaluate(f"document.querySelector('[data-sample=\"{sample.name}\"]').click()")
+                else: session.choose_file(sample)
                 result = session.result(sample.name, timeout)
                 seconds = time.time() - start
-                session.shot(f'1-{sample.stem}')
+                session.shot(f"1-{sample.stem}")
                 if result is None: problems.append(f"{sample.name}: no result ({session.status()[1]})"); continue
                 found, worst = compare(result, cli[cli.file.map(lambda f: Path(f).name) == sample.name])
                 problems += [f"{sample.name}: {p}" for p in found]
-                if result['ms'] / 1000 > FIRST_RESULT_S: problems.append(f"{sample.name}: first result after {result['ms'] / 1000:.2f} s (> {FIRST_RESULT_S})")
+                if result['ms'] / 1000 > FIRST_RESULT_S and sample in samples: problems.append(f"{sample.name}: first result after {result['ms'] / 1000:.2f} s (> {FIRST_RESULT_S})")
                 report['samples'][sample.name] = {'faces': len(result['faces']), 'labels': [f['label'] for f in result['faces']],
                                                   'max probability difference': worst, 'page ms': round(result['ms']), 'click to result s': round(seconds, 2),
                                                   'status': session.status()[1]}
-            report['megabytes loaded'] = session.bytes_loaded() / 1e6
-            if report['megabytes loaded'] * 1e6 > MAX_BYTES: problems.append(f"the page loaded {report['megabytes loaded']:.1f} MB (> {MAX_BYTES / 1e6:.0f})")
+            report['megabytes loaded with the samples'] = session.bytes_loaded() / 1e6
+            if report['megabytes loaded with the samples'] * 1e6 > MAX_BYTES: problems.append(f"the page loaded {report['megabytes loaded with the samples']:.1f} MB (> {MAX_BYTES / 1e6:.0f})")
 
             not_image = tmp/'notes.jpg'; not_image.write_text('these are notes, not a photo\n')
             huge = tmp/'huge.png'; cv2.imwrite(str(huge), np.zeros((6000, 8000, 3), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])

@@ -32,15 +32,19 @@ async function inflated(name) {       // a gzipped file, inflated by the browser
 }
 
 const ready = (async () => {
+  const start = performance.now(), times = {};
   const [settings, cascade, model, wasm] = await Promise.all([
     fetched('settings.json', 'The settings').then(r => r.json()),
     fetched('haarcascade_frontalface_default.json', 'The face detector').then(r => r.json()),
     fetched('model.onnx', 'The model').then(r => r.arrayBuffer()),
     inflated('ort-wasm-simd-threaded.wasm.gz')]);
+  times.downloaded = performance.now() - start;
   ort.env.wasm.wasmBinary = wasm;
   ort.env.wasm.numThreads = 1;        // threads need cross-origin isolation, which a static host does not give
   ort.env.wasm.proxy = false;
   const session = await ort.InferenceSession.create(model, {executionProviders: ['wasm'], graphOptimizationLevel: 'all'});
+  times.ready = performance.now() - start;
+  root.dataset.loading = JSON.stringify(times);   // milliseconds from the page's start: files downloaded, model ready
   return {settings, cascade, session};
 })();
 
@@ -131,6 +135,7 @@ async function showPhoto(blob, name) {
   const start = performance.now();
   stopCamera();
   delete root.dataset.result;
+  $('try-canvas').width = 0; $('try-faces').replaceChildren();   // the last photo's faces are not this one's
   say(`Reading ${name}…`, 'busy');
   if (blob.size > MAX_BYTES) return say(`${name} is ${(blob.size / 1e6).toFixed(0)} MB: too large for this page (at most ${MAX_BYTES / 1e6} MB). Try a smaller copy.`, 'error');
   let bitmap;
@@ -221,3 +226,4 @@ async function startCamera() {
   }
 }
 $('try-camera').addEventListener('click', () => camera ? (stopCamera(), say('Camera off.', 'ready')) : startCamera());
+root.dataset.listening = '1';          // the controls answer from now on, the model loaded or not
