@@ -18,7 +18,7 @@ The check serves SITE on 127.0.0.1 and, in Chromium:
 It saves a screenshot of each step (look at them) and prints the measurements; exit status 1 on a failure.
 """
 from __future__ import annotations
-import argparse, base64, json, shutil, subprocess, sys, tempfile, time
+import argparse, base64, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import cv2
@@ -71,8 +71,9 @@ def cli_predictions(files:list[Path]) -> pd.DataFrame:
     "`fermask predict --detector haar` on `files`, as the command writes them."
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)/'faces.json'
-        subprocess.run([shutil.which('fermask') or 'fermask', 'predict', '--detector', 'haar', *map(str, files), '--out', str(out)],
-                       check=True, stdout=subprocess.DEVNULL)
+        done = subprocess.run([shutil.which('fermask') or 'fermask', 'predict', '--detector', 'haar', *map(str, files), '--out', str(out)],
+                              capture_output=True, text=True)
+        if done.returncode: raise SystemExit(f"error: fermask predict failed: {done.stderr.strip()[-500:]}")
         return pd.read_json(out, orient='records')
 
 
@@ -240,6 +241,10 @@ if __name__ == '__main__':
     parser.add_argument('--screenshots', type=Path, default=Path('.screenshots/try'), help='where to save the screenshots')
     args = parser.parse_args()
     report = check(args.site.resolve(), args.page, args.screenshots)
+    chromium_version = subprocess.run([fsite.find_chromium(), '--version'], capture_output=True, text=True).stdout.strip()
+    print(f"The Try it page in headless Chromium (targets: probabilities within {TOLERANCE} of fermask predict, first result <= {FIRST_RESULT_S:g} s, "
+          f">= {CAMERA_FPS} camera frames/s, <= {MAX_BYTES / 1e6:g} MB loaded, no request off the origin)")
+    print(f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {chromium_version}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(json.dumps(report, indent=1))
     print(f"screenshots in {args.screenshots}/; " + (f"{len(report['problems'])} problem(s)" if report['problems'] else 'no problem'))
     sys.exit(1 if report['problems'] else 0)
