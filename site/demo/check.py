@@ -15,6 +15,8 @@ The check serves SITE on 127.0.0.1 and, in Chromium:
   each must end in a clear message on the page;
 - fails on any request that leaves the page's origin, any failed request, console error or exception,
   and when the page loads more than 15 MB.
+Before the browser, it runs faces.js in Node on the same photos and on the camera's frame, with the photo
+and the camera settings: its boxes and crops must be fermask.faces' (OpenCV's) to the pixel.
 It saves a screenshot of each step (look at them) and prints the measurements; exit status 1 on a failure.
 """
 from __future__ import annotations
@@ -65,6 +67,28 @@ def derived_photos(samples:list[Path], folder:Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     for name, image in photos.items(): cv2.imwrite(str(folder/name), image)
     return [folder/name for name in photos]
+
+
+def faces_js_problems(photos:list[Path], demo:Path, folder:Path) -> list[str]:
+    "faces.js against fermask.faces (OpenCV) in Node, with the photo and the camera settings, on `photos` and on the camera's frame."
+    from fermask.faces import HaarDetector, face_crops, read_image
+    from fermask.predict import LIVE_CAMERA
+    folder.mkdir(parents=True, exist_ok=True)
+    images = {p.name: read_image(p) for p in photos} | {'camera-frame': benchmark_frame()}
+    cases = []
+    for name, image in images.items():
+        (folder/f'{name}.rgba').write_bytes(cv2.cvtColor(image, cv2.COLOR_BGR2RGBA).tobytes())
+        for mode, detector in [('photo', HaarDetector()), ('camera', HaarDetector(**LIVE_CAMERA))]:
+            boxes = detector(image)
+            (folder/f'{name}-{mode}.crops').write_bytes(face_crops(image, boxes, detector.margin).tobytes())
+            settings = {k: getattr(detector, k) for k in ('min_face', 'min_face_fraction', 'scale_factor', 'min_neighbors')}
+            cases.append({'name': f'{name} ({mode} settings)', 'width': image.shape[1], 'height': image.shape[0], 'settings': settings,
+                          'rgba': f'{name}.rgba', 'crops': f'{name}-{mode}.crops', 'boxes': boxes.tolist()})
+    (folder/'cases.json').write_text(json.dumps({'margin': HaarDetector().margin, 'size': 48, 'cases': cases}))
+    shutil.copy(demo/'haarcascade_frontalface_default.json', folder/'cascade.json')
+    done = subprocess.run(['node', str(Path(__file__).parent/'test_faces.mjs'), str(folder)], capture_output=True, text=True)
+    print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr.strip()[-500:])
+    return [] if done.returncode == 0 else [f"faces.js: {line}" for line in (done.stdout.strip().splitlines()[:-1] or [done.stderr.strip()[-500:]])]
 
 
 def cli_predictions(files:list[Path]) -> pd.DataFrame:
@@ -155,6 +179,7 @@ def check(site_dir:Path, page:str='site/try.html', screenshots:Path=Path('.scree
     with fsite.serving(site_dir) as base, tempfile.TemporaryDirectory(prefix='fermask-try-') as tmp:
         tmp = Path(tmp)
         photos = derived_photos(samples, tmp/'photos')
+        problems += faces_js_problems(samples + photos, demo, tmp/'faces-js')
         cli = cli_predictions(samples + photos)
         camera = write_y4m(tmp/'camera.y4m', benchmark_frame())
         tools = chromium(tmp/'profile', *FAKE_CAMERA_FLAGS, f'--use-file-for-fake-video-capture={camera}', timeout=timeout)
