@@ -14,8 +14,8 @@ beside the page as `demo/`:
 4. Public-domain sample photos from installed packages, as PNG (lossless: the page and `fermask predict`
    read the same pixels): NASA's portrait of Eileen Collins (scikit-image), the US Navy's of Grace Hopper
    (Matplotlib) and a cat, with no human face (scikit-image, CC0).
-5. ONNX Runtime's WebAssembly gzipped (the page inflates it with the browser's DecompressionStream: 3.7 MB
-   sent instead of 14), its JavaScript, and the page's own try.js, faces.js and try.css.
+5. ONNX Runtime's WebAssembly gzipped (the page inflates it with the browser's DecompressionStream: about a
+   quarter of its size is sent), its JavaScript, and the page's own try.js, faces.js and try.css.
 """
 from __future__ import annotations
 import argparse, gzip, json, shutil, subprocess, sys, tempfile, time, warnings
@@ -43,7 +43,8 @@ MASK_OUTPUTS = [f'mask{i}' for i in range(1, 5)]
 def npm_ci():
     "Install the page's npm dependencies exactly as package-lock.json pins them."
     if not shutil.which('npm'): raise FermaskError("npm is not on the PATH: install Node.js 18 or newer")
-    subprocess.run(['npm', 'ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], cwd=HERE, check=True)
+    done = subprocess.run(['npm', 'ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], cwd=HERE, capture_output=True, text=True)
+    if done.returncode: raise FermaskError(f"npm ci in {HERE} failed: {' '.join(done.stderr.split())[-300:]}")
 
 
 class CropsToExplained(nn.Module):
@@ -83,7 +84,8 @@ def fp16_initializers(proto):
 
 def export_explained(path:Path, check_faces:np.ndarray) -> dict:
     "Export the bundled model with its masks to `path`; compare ONNX Runtime with PyTorch on `check_faces`."
-    import onnx
+    try: import onnx
+    except ImportError: raise FermaskError('the export needs the onnx extra: pip install -e ".[onnx]"') from None
     model = fermask.load_model()
     graph = CropsToExplained(model).eval()
     with warnings.catch_warnings():
@@ -92,6 +94,7 @@ def export_explained(path:Path, check_faces:np.ndarray) -> dict:
                                     input_names=['faces'], output_names=['probabilities', *MASK_OUTPUTS],
                                     dynamic_shapes=({0: torch.export.Dim('batch')},))
     proto = program.model_proto
+    for node in proto.graph.node: del node.metadata_props[:]; node.doc_string = ''   # the exporter's stack traces: 1.3 MB the page need not load
     halved = fp16_initializers(proto)
     proto.metadata_props.add(key='labels', value=json.dumps(EMOTIONS))
     proto.metadata_props.add(key='model', value=json.dumps(model.config))
@@ -119,13 +122,14 @@ def cascade_json(xml:Path) -> dict:
     if any(f.find('tilted') is not None and f.find('tilted').text.strip() != '0' for f in root.find('features')):
         raise FermaskError(f"{xml}: tilted features are not supported")
     window = [int(root.find('width').text), int(root.find('height').text)]
-    licence = next((c for c in open(xml).read().split('-->')[0].split('<!--')[1:]), '')
+    licence = xml.read_text().split('<!--', 1)[1].split('-->', 1)[0]   # the XML's opening comment: its author and Intel's licence, kept with the numbers
     return {'source': f'OpenCV {cv2.__version__}, {xml.name}', 'licence': licence.strip(), 'window': window, 'features': features, 'stages': stages}
 
 
 def write_samples(folder:Path) -> list[Path]:
     "The sample photos, as PNG, from packages that ship them."
-    from skimage import data
+    try: from skimage import data
+    except ImportError: raise FermaskError("the sample photos come from scikit-image: pip install scikit-image") from None
     from matplotlib.cbook import get_sample_data
     folder.mkdir(parents=True, exist_ok=True)
     photos = {'astronaut.png': cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR),
