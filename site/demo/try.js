@@ -75,7 +75,7 @@ function magma(v) {
 }
 
 function drawScene(source, width, height, faces) {
-  const canvas = $('try-canvas'), scale = Math.min(1, 960 / width);
+  const canvas = $('try-canvas'), scale = Math.min(960 / width, Math.max(1, 480 / height));   // small photos drawn larger
   canvas.width = Math.round(width * scale); canvas.height = Math.round(height * scale);
   const ctx = canvas.getContext('2d');
   ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
