@@ -17,7 +17,7 @@ Three checks, every problem listed, exit status 1 if there is any:
    git-ignored folder (they may show FER2013 faces), for a person to look at.
 """
 from __future__ import annotations
-import argparse, base64, functools, http.server, json, re, shutil, subprocess, tempfile, threading, time, urllib.request
+import argparse, base64, functools, http.server, json, re, shutil, subprocess, sys, tempfile, threading, time, urllib.request
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
@@ -112,9 +112,9 @@ def find_chromium() -> str:
 
 class DevTools:
     "A DevTools-protocol session with one page of a headless Chromium: commands, and the events seen meanwhile."
-    def __init__(self, user_data:Path, timeout:float=30):
+    def __init__(self, user_data:Path, timeout:float=30, flags:tuple=()): # flags: Chromium's, beside `CHROMIUM_FLAGS`
         import websocket
-        self.process = subprocess.Popen([find_chromium(), *CHROMIUM_FLAGS, f'--user-data-dir={user_data}', '--remote-debugging-port=0',
+        self.process = subprocess.Popen([find_chromium(), *CHROMIUM_FLAGS, *flags, f'--user-data-dir={user_data}', '--remote-debugging-port=0',
                                          '--window-size=1280,900', 'about:blank'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port_file, deadline = user_data/'DevToolsActivePort', time.time() + timeout
         while not (port_file.is_file() and port_file.read_text().strip()):
@@ -251,5 +251,8 @@ if __name__ == '__main__':
     args = parser.parse_args()
     with one_line_errors():
         problems = include_problems(ROOT) + render_problems(ROOT) + site_problems(args.site_dir) + browser_check(args.site_dir, screenshots=args.screenshots)
+    if not problems:   # the Try it page's own check: the model in the page against `fermask predict`, its speed, its bad input
+        try_it = subprocess.run([sys.executable, str(ROOT/'site'/'demo'/'check_page.py'), args.site_dir, '--screenshots', str(Path(args.screenshots)/'try')])
+        if try_it.returncode: problems.append("the Try it page failed its check (site/demo/check_page.py, above)")
     print('\n'.join(problems) if problems else f"every include, link, picture and page of {args.site_dir} is fine; screenshots in {args.screenshots}/")
     raise SystemExit(1 if problems else 0)

@@ -1,4 +1,4 @@
-"""The site's post-render step (Quarto's and smalldocs'): maths as MathML, so the site loads nothing from the network.
+"""The site's post-render step (Quarto's and smalldocs'): maths as MathML, so the site loads nothing from the network, and the Try it page's files.
 
 Quarto writes maths as MathML when `html-math-method: mathml` is set (Pandoc converts it at build
 time). smalldocs ignores that option and writes the TeX for KaTeX, which it loads from a CDN. This
@@ -7,7 +7,7 @@ KaTeX tags; on Quarto's output it finds nothing to do. Quarto and smalldocs run 
 with `QUARTO_PROJECT_OUTPUT_DIR` naming the built site.
 """
 from __future__ import annotations
-import html, os, re
+import html, os, re, subprocess, sys
 from pathlib import Path
 
 _TEX = re.compile(r'<span class="math (inline|display)">\\[(\[](.*?)\\[)\]]</span>', re.S)
@@ -30,5 +30,14 @@ def mathml_site(site_dir:str|Path, # a built site
             page.write_text(new); changed += 1
     return changed
 
+def build_try_it(site_dir:str|Path, # a built site
+                ) -> Path:
+    "Write what the Try it page loads (site/try.qmd) into `site_dir`/site/demo: `site/demo/build.py`, run after rendering because rendering empties the site."
+    out = Path(site_dir)/'site'/'demo'
+    subprocess.run([sys.executable, str(Path(__file__).parent/'demo'/'build.py'), '--out', str(out)], check=True, stdout=subprocess.DEVNULL)
+    return out
+
 if __name__ == '__main__':
-    print(f"maths as MathML on {mathml_site(os.environ['QUARTO_PROJECT_OUTPUT_DIR'])} page(s)")
+    site_dir = os.environ['QUARTO_PROJECT_OUTPUT_DIR']
+    print(f"maths as MathML on {mathml_site(site_dir)} page(s)")
+    print(f"the Try it page's model, detector and samples in {build_try_it(site_dir)}")
