@@ -99,8 +99,10 @@ def load_model(path:str|Path|None=None, # a `.safetensors` file written by `save
     tensors, meta = read_weights(path)
     if 'model' not in meta:
         raise FermaskError(f"{path} has no 'model' entry in its metadata: it was not written by fermask's save_weights")
-    with torch.device('meta'): check_fit(_create(meta['model'], path), tensors, path)   # shapes only: nothing allocated yet
-    model = load_weights_into(_create(meta['model'], path), tensors, path)  # copies fp16 tensors into the fp32 model
+    with torch.device('meta'):
+        check_fit(_create(meta['model'], path), tensors, path)   # shapes only: nothing allocated yet
+    model = _create(meta['model'], path)
+    model.load_state_dict(tensors)   # the names and shapes fit (checked above); copies fp16 tensors into the fp32 model
     model.metadata = meta
     return model.to(device).eval()
 
