@@ -85,7 +85,8 @@ def _create(spec, # a weights file's metadata 'model': the `.config` of the mode
     if not (isinstance(spec, dict) and isinstance(spec.get('name'), str)):
         raise FermaskError(f"{path}: its metadata 'model' must be a model configuration (a JSON object with a name), got {json.dumps(spec)[:80]}")
     try: return create(**spec)
-    except FermaskError: raise
+    except FermaskError as e:   # refused by the registry, naming the argument
+        raise FermaskError(f"{path}: its metadata 'model' is not a model fermask can build ({e})") from None
     except (TypeError, ValueError, RuntimeError) as e:
         raise FermaskError(f"{path}: its metadata 'model' is not a model fermask can build ({type(e).__name__}: {e})") from None
 

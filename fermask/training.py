@@ -19,7 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from .errors import FermaskError, atomic_write, check_choice, writable
+from .errors import FermaskError, atomic_write, check_choice, check_type, writable
 from .data import EMOTIONS, FaceData
 from .cache import fer2013_splits
 from .loading import FaceTransform, face_loader
@@ -84,12 +84,6 @@ CHOICES = {'optimizer': ('radam', 'adamw', 'sgd'), 'schedule': ('plateau', 'cosi
            'amp': ('auto', 'bf16', 'fp16', 'off'), 'channels_last': ('auto', 'on', 'off'),
            'compile': ('auto', 'reduce-overhead', 'default', 'off')}
 
-def _check_type(name, value, kind):
-    if kind is float and isinstance(value, int) and not isinstance(value, bool): return float(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise FermaskError(f"parameter {name} must be {kind.__name__}, got {value!r} ({type(value).__name__})")
-    return value
-
 def config_from(cls, # a configuration dataclass, e.g. `TrainConfig`
                 params:dict, # parameter name -> value
                 choices:dict=CHOICES, # parameter name -> allowed values
@@ -98,11 +92,10 @@ def config_from(cls, # a configuration dataclass, e.g. `TrainConfig`
     types = get_type_hints(cls)
     for name in params:
         if name not in types: raise FermaskError(f"unknown parameter {name!r}: valid parameters are {', '.join(types)}")
-    values = {name: _check_type(name, value, types[name]) for name, value in params.items()}
+    values = {name: check_type(name, value, types[name]) for name, value in params.items()}
     for name, allowed in choices.items():
         if name in values: check_choice(name, values[name], allowed)
     for name, value in values.items():
-        if isinstance(value, float) and not math.isfinite(value): raise FermaskError(f"parameter {name} must be a finite number, got {value}")
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             raise FermaskError(f"parameter {name} must not be negative, got {value}")
     for name in ('epochs', 'batch_size', 'lr', 'size'):
@@ -303,11 +296,13 @@ def start_run(cfg:TrainConfig, # the run's configuration
               run_dir:str|Path, # its folder
               splits:dict[str, FaceData]|None=None, # {'train': ..., 'val': ...}; default: FER2013 from `cfg.data`
              ) -> TrainingRun:
-    "The set-up phase: join the processes, check the output folder (before reading data), seed, build data, model, optimiser and schedule."
+    "The set-up phase: join the processes, check the output folder and the model's arguments (before reading data), seed, build data, model, optimiser and schedule."
     run_dir = Path(run_dir)
     rank, world, device = start_distributed(cfg.device)
     if rank == 0:
         writable(run_dir, folder=True)
+    with torch.device('meta'):
+        create(cfg.model, num_classes=len(EMOTIONS), in_size=cfg.size, **cfg.model_args)   # the registry checks the model's arguments; nothing is allocated
     threads = thread_count(cfg.threads, world)
     if threads:
         torch.set_num_threads(threads)
