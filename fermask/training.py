@@ -374,7 +374,7 @@ def resume(run:TrainingRun) -> Progress:
     return progress
 
 # %% ../nbs/09_training.ipynb #9901f4e9
-EPOCH_SEEDS = 100_003  # generator seeds per run seed: a prime above any epoch count, so (seed, epoch) -> seed * EPOCH_SEEDS + epoch is one-to-one
+EPOCH_SEEDS = 100_003  # generator seeds per run seed, above any epoch count: (seed, epoch) -> seed * EPOCH_SEEDS + epoch is one-to-one
 
 def epoch_generator(seed:int, # the run's seed
                     epoch:int, # 1-based
