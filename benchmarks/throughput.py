@@ -31,7 +31,7 @@ import torch, torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from fermask.cache import fer2013_splits
 from fermask.models import create
-from fermask.training import TrainConfig, TrainingStep, compiled, train, set_determinism
+from fermask.training import TrainConfig, TrainingStep, compiled_step, train, set_determinism
 
 # dense bf16 tensor-core peaks in TFLOP/s, from NVIDIA's data sheets; matched against torch.cuda.get_device_name()
 PEAK_BF16_TFLOPS = {'H200': 989.4, 'H100 80GB HBM3': 989.4, 'H100 PCIe': 756.0, 'H100 NVL': 835.0,
@@ -55,7 +55,7 @@ def bare_rate(model, size, batch, steps, device, fmt='bf16-cl', compile='off'):
     model = model.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     opt = torch.optim.RAdam(model.parameters(), lr=1e-4, weight_decay=1e-3, decoupled_weight_decay=True)
     torch.compiler.reset()  # each setting compiles from scratch, so its first step shows its whole compilation
-    run = compiled(TrainingStep(model), compile, device)
+    run = compiled_step(TrainingStep(model), compile, device)
     x = torch.rand(batch, 3, size, size, device=device)
     if channels_last: x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 7, (batch,), device=device)

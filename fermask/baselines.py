@@ -14,11 +14,11 @@ from .models import register_model, create, count_parameters, build_registered
 from .paper import PAPER_TABLE2
 
 # %% auto #0
-__all__ = ['check_input', 'configured', 'build_from_class', 'torchvision_model', 'vgg19', 'vgg19_bn', 'efficientnet_b2',
-           'googlenet', 'resnet152', 'inception_v3', 'densenet121', 'ChannelAttention', 'SpatialAttention', 'CBAM',
-           'resnet50_with', 'attach_cbam', 'cbam_resnet50', 'BAM', 'attach_bam', 'bam_resnet50', 'PreActBottleneck',
-           'upsample_to', 'MaskLevel', 'SoftMaskBranch', 'AttentionModule', 'ResidualAttentionNet', 'resattnet56',
-           'table2']
+__all__ = ['check_input', 'with_registry_attributes', 'build_from_class', 'torchvision_model', 'vgg19', 'vgg19_bn',
+           'efficientnet_b2', 'googlenet', 'resnet152', 'inception_v3', 'densenet121', 'ChannelAttention',
+           'SpatialAttention', 'CBAM', 'resnet50_with', 'attach_cbam', 'cbam_resnet50', 'BAM', 'attach_bam',
+           'bam_resnet50', 'PreActBottleneck', 'upsample_to', 'MaskLevel', 'SoftMaskBranch', 'AttentionModule',
+           'ResidualAttentionNet', 'resattnet56', 'table2']
 
 # %% ../nbs/16_baselines.ipynb #c5f1660b
 def check_input(name:str, # the model's registered name, for the message
@@ -32,11 +32,11 @@ def check_input(name:str, # the model's registered name, for the message
     if not isinstance(in_size, int) or isinstance(in_size, bool) or in_size < min_size:
         raise FermaskError(f"in_size {in_size!r} is too small for {name}: use in_size >= {min_size}")
 
-def configured(model:nn.Module, # a freshly built network
-               name:str, # its registered name
-               gradcam_layer:str, # dotted name of its last feature stage
-               **arguments, # everything `create(name, **arguments)` needs to rebuild it (JSON values)
-              ) -> nn.Module:
+def with_registry_attributes(model:nn.Module, # a freshly built network
+                             name:str, # its registered name
+                             gradcam_layer:str, # dotted name of its last feature stage
+                             **arguments, # everything `create(name, **arguments)` needs to rebuild it (JSON values)
+                            ) -> nn.Module:
     "`model` with the registry's attributes: `.config`, `.in_size` and `.gradcam_layer`."
     model.config = {'name': name, **arguments}
     model.in_size = arguments['in_size']
@@ -66,7 +66,7 @@ def torchvision_model(name:str, # the registered name
     for key in kwargs: check_choice('argument', key, ['num_classes', 'in_size', *options])
     check_input(name, num_classes, in_size, min_size)
     model = builder(weights=None, num_classes=num_classes, **(fixed or {}), **kwargs)
-    return configured(model, name, gradcam_layer, num_classes=num_classes, in_size=in_size, **kwargs)
+    return with_registry_attributes(model, name, gradcam_layer, num_classes=num_classes, in_size=in_size, **kwargs)
 
 # %% ../nbs/16_baselines.ipynb #3f309b02
 @register_model
@@ -154,7 +154,7 @@ def resnet50_with(name:str, # the registered name
     check_input(name, num_classes, in_size)
     model = tv.resnet50(weights=None, num_classes=num_classes)
     attach(model, reduction)
-    return configured(model, name, 'layer4', num_classes=num_classes, in_size=in_size, reduction=reduction)
+    return with_registry_attributes(model, name, 'layer4', num_classes=num_classes, in_size=in_size, reduction=reduction)
 
 def attach_cbam(model:nn.Module, reduction:int):
     "Put a CBAM at the end of the residual branch of every bottleneck, before the sum (CBAM's Fig. 3)."

@@ -85,7 +85,8 @@ def _create(spec, # a weights file's metadata 'model': the `.config` of the mode
     if not (isinstance(spec, dict) and isinstance(spec.get('name'), str)):
         raise FermaskError(f"{path}: its metadata 'model' must be a model configuration (a JSON object with a name), got {json.dumps(spec)[:80]}")
     try: return create(**spec)
-    except FermaskError: raise
+    except FermaskError as e:   # refused by the registry, naming the argument
+        raise FermaskError(f"{path}: its metadata 'model' is not a model fermask can build ({e})") from None
     except (TypeError, ValueError, RuntimeError) as e:
         raise FermaskError(f"{path}: its metadata 'model' is not a model fermask can build ({type(e).__name__}: {e})") from None
 
@@ -99,8 +100,10 @@ def load_model(path:str|Path|None=None, # a `.safetensors` file written by `save
     tensors, meta = read_weights(path)
     if 'model' not in meta:
         raise FermaskError(f"{path} has no 'model' entry in its metadata: it was not written by fermask's save_weights")
-    with torch.device('meta'): check_fit(_create(meta['model'], path), tensors, path)   # shapes only: nothing allocated yet
-    model = load_weights_into(_create(meta['model'], path), tensors, path)  # copies fp16 tensors into the fp32 model
+    with torch.device('meta'):
+        check_fit(_create(meta['model'], path), tensors, path)   # shapes only: nothing allocated yet
+    model = _create(meta['model'], path)
+    model.load_state_dict(tensors)   # the names and shapes fit (checked above); copies fp16 tensors into the fp32 model
     model.metadata = meta
     return model.to(device).eval()
 

@@ -15,7 +15,7 @@ from .errors import FermaskError, writable
 
 # %% auto #0
 __all__ = ['finite', 'parse_mapping', 'add_options', 'function_rows', 'config_rows', 'data_prepare', 'data_info', 'data_figures',
-           'models', 'evaluate', 'config_file', 'train_command', 'parse_value', 'reproduce_command',
+           'models_command', 'evaluate_command', 'config_file', 'train_command', 'parse_value', 'reproduce_command',
            'one_line_warnings', 'predict_command', 'benchmark_command', 'export_command', 'predict_options',
            'export_options', 'ensemble_command', 'data_ferplus', 'OneLineErrors', 'handler_calling', 'train_options',
            'reproduce_options', 'ensemble_options', 'build_parser', 'one_line_errors', 'main']
@@ -97,7 +97,7 @@ def data_figures(source:str='', # FER2013 source ('' : found as for `data info`)
     print(f"wrote {save_figure(class_distribution_figure(data), Path(out)/'class_distribution.png')}")
     if examples: print(f"wrote {save_figure(examples_grid_figure(data), examples)}")
 
-def models():
+def models_command():
     "List the registered models with their parameter counts at their default input size (unique, and the paper's double count)."
     import torch
     from fermask.models import create, list_models, count_parameters
@@ -105,14 +105,14 @@ def models():
         with torch.device('meta'): n = count_parameters(create(name))  # counted without allocating VGG19's 140M weights
         print(f"{name:24s} {n['unique'] / 1e6:8.2f}M unique  {n['paper'] / 1e6:8.2f}M paper convention")
 
-def evaluate(checkpoint:str, # a weights file written by fermask (a run's best.safetensors)
-             split:str='test', # 'train', 'val' or 'test'
-             data:str='', # the FER2013 source ('' : found as for `data info`)
-             k:int=8, # random views for the authors' test-time augmentation
-             seed:int=0, # seeds the random views and the bootstrap interval
-             out:str='', # folder for metrics, per-image probabilities and the confusion matrix ('' : next to CHECKPOINT)
-             device:str='auto', # 'auto', 'cpu' or 'cuda'
-            ):
+def evaluate_command(checkpoint:str, # a weights file written by fermask (a run's best.safetensors)
+                     split:str='test', # 'train', 'val' or 'test'
+                     data:str='', # the FER2013 source ('' : found as for `data info`)
+                     k:int=8, # random views for the authors' test-time augmentation
+                     seed:int=0, # seeds the random views and the bootstrap interval
+                     out:str='', # folder for metrics, per-image probabilities and the confusion matrix ('' : next to CHECKPOINT)
+                     device:str='auto', # 'auto', 'cpu' or 'cuda'
+                    ):
     "Accuracy of CHECKPOINT on a split: without TTA, with flip TTA and with the authors' random TTA, with 95% intervals."
     from fermask.errors import check_choice
     from fermask.data import SPLITS
@@ -322,11 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     _command(data_commands, 'info', data_info)
     _command(data_commands, 'figures', data_figures)
     _command(data_commands, 'ferplus', data_ferplus, positional=2)
-    _command(commands, 'models', models)
+    _command(commands, 'models', models_command)
     t = commands.add_parser('train', help='train a model (defaults: the paper protocol at 224x224)',
                             description='Train a model; every option is a field of fermask.training.TrainConfig.', arguments=train_options)
     t.set_defaults(handler=train_command)
-    _command(commands, 'evaluate', evaluate)
+    _command(commands, 'evaluate', evaluate_command)
     r = commands.add_parser('reproduce', help='run an experiment chain (train, evaluate, explain) and write its record',
                             description='Run nbs/experiments/{train,evaluate,explain}.ipynb with papermill into runs/PROFILE/RUN, '
                                         'write the record to results/PROFILE/RUN and show the run beside the paper.',

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import FermaskError, atomic_write, check_choice, writable
-from .evaluation import TTA_MODES, load_predictions, save_predictions, bootstrap_ci, mcnemar
+from .evaluation import TTA_MODES, load_predictions, read_run_record, save_predictions, bootstrap_ci, mcnemar
 from .paper import PAPER_TABLE3
 
 # %% auto #0
@@ -43,15 +43,6 @@ def expand_runs(runs:list, # record folders or glob patterns of them
     if not folders: raise FermaskError("no runs given: name record folders, e.g. results/cpu/<run>, or patterns like 'results/cpu/*'")
     return folders
 
-def _run_record(folder:Path) -> dict:
-    "The `run.json` of `folder` ({} without one); a file that is not a JSON object -> `FermaskError`."
-    path = folder/'run.json'
-    if not path.is_file(): return {}
-    try: record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise FermaskError(f"{path}: not a readable run record ({e})") from None
-    if not isinstance(record, dict): raise FermaskError(f"{path}: not a run record (a JSON object), got {type(record).__name__}")
-    return record
-
 def load_members(runs:list, # record folders or glob patterns of them
                  tta:str='none', # which saved probabilities: 'none', 'flip' or 'random'
                 ) -> tuple[list[Member], dict]:
@@ -67,7 +58,7 @@ def load_members(runs:list, # record folders or glob patterns of them
             if split not in labels: labels[split], first = split_labels, folder
             elif not np.array_equal(labels[split], split_labels):
                 raise FermaskError(f"{path}: its labels differ from those of {first}: the runs did not classify the same {split} faces in the same order")
-        meta = _run_record(folder)
+        meta = read_run_record(folder) if (folder/'run.json').is_file() else {}
         model = meta.get('model') if isinstance(meta.get('model'), dict) else {}
         name = f"{meta.get('profile', folder.parent.name)}/{meta.get('run_id', folder.name)}"
         members.append(Member(name, str(model.get('name', '')), probs['val'], probs['test']))

@@ -4,13 +4,13 @@
 
 # %% ../nbs/00_errors.ipynb #6a894af2
 from __future__ import annotations
-import os, tempfile
+import math, os, tempfile
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['FermaskError', 'check_choice', 'writable', 'remove_stale_temporaries', 'atomic_write']
+__all__ = ['FermaskError', 'check_choice', 'check_type', 'writable', 'remove_stale_temporaries', 'atomic_write']
 
 # %% ../nbs/00_errors.ipynb #b81325ac
 class FermaskError(ValueError):
@@ -27,6 +27,21 @@ def check_choice(parameter:str, # the parameter's name, as the user writes it
     choices = list(choices)
     if value not in choices:
         raise FermaskError(f"unknown {parameter} {value!r}: choose one of {', '.join(map(str, choices))}")
+    return value
+
+# %% ../nbs/00_errors.ipynb #09564896
+def check_type(parameter:str, # the parameter's name, as the user writes it
+               value, # the value given
+               kind:type, # the declared type: int, float, bool, str, tuple, list, dict
+              ):
+    "Return `value` (an int as a float where a float is declared) if it is of type `kind`, else raise a `FermaskError` naming the parameter."
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    accepted = (tuple, list) if kind is tuple else kind
+    if not isinstance(value, accepted) or (kind is int and isinstance(value, bool)):
+        raise FermaskError(f"parameter {parameter} must be {kind.__name__}, got {value!r} ({type(value).__name__})")
+    if kind is float and not math.isfinite(value):
+        raise FermaskError(f"parameter {parameter} must be a finite number, got {value}")
     return value
 
 # %% ../nbs/00_errors.ipynb #2ddd4bc7

@@ -25,7 +25,7 @@ from .data_figures import save_figure
 
 # %% auto #0
 __all__ = ['TTA_MODES', 'predict_probs', 'confusion_matrix', 'per_class_metrics', 'bootstrap_ci', 'mcnemar', 'evaluate_probs',
-           'save_predictions', 'load_predictions', 'confusion_matrix_figure', 'evaluate_checkpoint']
+           'save_predictions', 'load_predictions', 'read_run_record', 'confusion_matrix_figure', 'evaluate_checkpoint']
 
 # %% ../nbs/08_evaluation.ipynb #53e74f6f
 TTA_MODES = ('none', 'flip', 'random')
@@ -139,6 +139,21 @@ def load_predictions(path:str|Path, # a `.npz` written by `save_predictions`
         raise FermaskError(f"{path}: expected ({len(labels)}, {len(EMOTIONS)}) float probabilities and {len(labels)} integer labels, "
                            f"got {probs.dtype} {probs.shape} and {labels.dtype} {labels.shape}")
     return probs, labels
+
+# %% ../nbs/08_evaluation.ipynb #dc15ab3f
+def read_run_record(folder:str|Path, # a run's record folder, e.g. results/cpu/<run>
+                   ) -> dict:
+    "The `run.json` of record folder `folder`; a missing or unreadable file, or one that is not a JSON object -> `FermaskError`."
+    path = Path(folder)/'run.json'
+    if not path.is_file():
+        raise FermaskError(f"{path}: no run record (not found)")
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FermaskError(f"{path}: not a readable run record ({e})") from None
+    if not isinstance(record, dict):
+        raise FermaskError(f"{path}: not a run record (a JSON object), got {type(record).__name__}")
+    return record
 
 # %% ../nbs/08_evaluation.ipynb #645056d7
 def confusion_matrix_figure(confusion:np.ndarray, # counts, true classes in rows

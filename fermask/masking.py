@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import torch
 from torch import nn, Tensor
-from .errors import FermaskError, check_choice
 
 # %% auto #0
 __all__ = ['ResidualUnit', 'max_mask_depth', 'UpLevel', 'MaskingBlock', 'ResidualMaskingBlock']
@@ -43,8 +42,6 @@ class ResidualUnit(nn.Module):
 def max_mask_depth(size:int, # side of the feature map, in pixels
                   ) -> int:
     "The deepest U-Net a feature map of side `size` allows: each level halves the side, down to one pixel."
-    if not isinstance(size, int) or size < 1:
-        raise FermaskError(f"size {size!r} must be a positive number of pixels")
     return 1 + int(math.log2(size))
 
 # %% ../nbs/05_masking.ipynb #cdad476d
@@ -76,11 +73,6 @@ class MaskingBlock(nn.Module):
                  activation:str='sigmoid', # 'sigmoid' (the paper's text) or 'softmax' over channels (authors' code)
                 ):
         super().__init__()
-        if not isinstance(depth, int) or depth < 1:
-            raise FermaskError(f"depth {depth!r} must be an integer >= 1")
-        if not isinstance(channels, int) or channels < 1:
-            raise FermaskError(f"channels {channels!r} must be an integer >= 1")
-        self.activation = check_choice('activation', activation, ['sigmoid', 'softmax'])
         self.depth = depth
         widths = [channels * 2**level for level in range(depth + 1)]  # c, 2c, ..., 2^d c
         self.down = nn.ModuleList(ResidualUnit(widths[i], widths[i + 1]) for i in range(depth))

@@ -5,15 +5,17 @@
 # %% ../nbs/06_models.ipynb #1d0e3094
 from __future__ import annotations
 import importlib, inspect
+from typing import get_type_hints
 import pandas as pd
 import torch
 from torch import nn, Tensor
-from .errors import FermaskError, check_choice
+from .errors import FermaskError, check_choice, check_type
 from .masking import ResidualUnit, MaskingBlock, ResidualMaskingBlock, max_mask_depth
 
 # %% auto #0
-__all__ = ['STEM_STRIDE', 'MODEL_MODULES', 'make_stem', 'stage_sides', 'resnet_stage', 'ResMaskingNet', 'register_model',
-           'import_model_modules', 'list_models', 'create', 'build_registered', 'resmaskingnet', 'resnet34',
+__all__ = ['STEM_STRIDE', 'MODEL_MODULES', 'CHECKED_TYPES', 'MASK_ACTIVATIONS', 'make_stem', 'stage_sides', 'resnet_stage',
+           'ResMaskingNet', 'register_model', 'import_model_modules', 'list_models', 'create', 'build_registered',
+           'check_stages', 'check_resnet_arguments', 'check_resmaskingnet', 'resmaskingnet', 'resnet34',
            'resmaskingnet_s48', 'resnet34_s48', 'resmaskingnet_cpu', 'resnet34_cpu', 'count_parameters',
            'torchvision_resnet_names', 'table1']
 
@@ -25,7 +27,6 @@ def make_stem(stem:str, # 'paper' (7x7/2 conv + 3x3/2 max-pool, Table I) or 'com
               channels:int, # channels of the stem's output
              ) -> nn.Sequential:
     "The layers before the first residual stage."
-    check_choice('stem', stem, STEM_STRIDE)
     if stem == 'paper':
         return nn.Sequential(nn.Conv2d(in_channels, channels, 7, stride=2, padding=3, bias=False),
                              nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
@@ -38,8 +39,7 @@ def stage_sides(in_size:int, # side of the (square) input image
                 stem:str='paper', # the stem, see `make_stem`
                ) -> list[int]:
     "The side of each of the four stages' outputs for an `in_size` x `in_size` input."
-    check_choice('stem', stem, STEM_STRIDE)
-    if not isinstance(in_size, int) or in_size < 4 * 2 * STEM_STRIDE[stem]:
+    if in_size < 4 * 2 * STEM_STRIDE[stem]:
         raise FermaskError(f"in_size {in_size!r} is too small for stem {stem!r}: its total stride is "
                            f"{8 * STEM_STRIDE[stem]}, so the last stage would be under one pixel; "
                            f"use in_size >= {8 * STEM_STRIDE[stem]}")
@@ -76,16 +76,6 @@ class ResMaskingNet(nn.Module):
                  zero_init_residual:bool=False, # start each backbone unit's last batch norm at weight 0, so the unit starts as its shortcut (Goyal et al. 2017)
                 ):
         super().__init__()
-        for name, value, least in [('layers', layers, 1), ('mask_depths', mask_depths, 0)]:
-            if len(value) != 4 or not all(isinstance(v, int) and v >= least for v in value):
-                raise FermaskError(f"{name} {value!r} must be 4 integers, each >= {least}")
-        if not isinstance(width, (int, float)) or width <= 0:
-            raise FermaskError(f"width {width!r} must be a positive multiplier")
-        if not 0 <= dropout < 1: raise FermaskError(f"dropout {dropout!r} must be in [0, 1)")
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise FermaskError(f"num_classes {num_classes!r} must be a positive integer")
-        check_choice('activation', activation, ['sigmoid', 'softmax'])
-        if not isinstance(zero_init_residual, bool): raise FermaskError(f"zero_init_residual {zero_init_residual!r} must be True or False")
         sides = stage_sides(in_size, stem)
         base = max(8, round(64 * width))
         channels = [base * 2**i for i in range(4)]  # ResNet-34: 64, 128, 256, 512
@@ -150,10 +140,12 @@ def create(name:str, # a registered model name, see `list_models`
     if name not in _models: import_model_modules()  # this module's own networks need no other import (the bundled model loads fast)
     return _models[check_choice('model', name, sorted(_models))](**kwargs)
 
+CHECKED_TYPES = (int, float, bool, str, tuple)  # declared argument types that `build_registered` checks a value against
+
 def build_registered(cls, # the network class, e.g. `ResMaskingNet`
                      name:str, # the registered name
                      args:dict, # the entry point's arguments
-                     check=None, # called with all the arguments (defaults included) before building, to refuse bad ones
+                     check=None, # called with all the arguments (defaults included, types checked) before building, to refuse bad values
                      **overrides, # the caller's arguments, replacing the entry point's
                     ) -> nn.Module:
     "A `cls` from an entry point's `args` and the caller's `overrides` (names checked), all its arguments recorded as JSON in `.config`."
@@ -161,42 +153,78 @@ def build_registered(cls, # the network class, e.g. `ResMaskingNet`
     for key in overrides: check_choice('argument', key, signature.parameters)
     bound = signature.bind(**{**args, **overrides})
     bound.apply_defaults()
-    if check: check(bound.arguments)
+    declared = get_type_hints(cls.__init__)
+    for key, value in bound.arguments.items():
+        if declared.get(key) in CHECKED_TYPES:
+            check_type(key, value, declared[key])
+    if check:
+        check(bound.arguments)
     model = cls(**bound.arguments)
     model.config = {'name': name, **{k: list(v) if isinstance(v, tuple) else v for k, v in bound.arguments.items()}}
     return model
+
+# %% ../nbs/06_models.ipynb #0c9c5fe2
+def check_stages(name:str, # the argument's name
+                 value, # a list or tuple, its type checked
+                 least:int, # the smallest value allowed
+                ):
+    "Refuse `value` unless it is 4 integers (one per stage), each at least `least`."
+    if len(value) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= least for v in value):
+        raise FermaskError(f"{name} {value!r} must be 4 integers, each >= {least}")
+
+def check_resnet_arguments(arguments:dict, # a network's arguments, their types checked
+                          ):
+    "Refuse values of the arguments every network built from `make_stem` and `resnet_stage` takes: layers, width, num_classes, stem, in_size."
+    check_stages('layers', arguments['layers'], 1)
+    if arguments['width'] <= 0:
+        raise FermaskError(f"width {arguments['width']!r} must be a positive multiplier")
+    if arguments['num_classes'] < 1:
+        raise FermaskError(f"num_classes {arguments['num_classes']!r} must be a positive integer")
+    check_choice('stem', arguments['stem'], STEM_STRIDE)
+    stage_sides(arguments['in_size'], arguments['stem'])   # refuses an input the stem's strides would shrink below one pixel
+
+MASK_ACTIVATIONS = ('sigmoid', 'softmax')  # the mask activations `MaskingBlock` knows
+
+def check_resmaskingnet(arguments:dict, # all of `ResMaskingNet`'s arguments, their types checked
+                       ):
+    "Refuse, in one line naming the argument, values `ResMaskingNet` cannot be built from."
+    check_resnet_arguments(arguments)
+    check_stages('mask_depths', arguments['mask_depths'], 0)
+    if not 0 <= arguments['dropout'] < 1:
+        raise FermaskError(f"dropout {arguments['dropout']!r} must be in [0, 1)")
+    check_choice('activation', arguments['activation'], MASK_ACTIVATIONS)
 
 # %% ../nbs/06_models.ipynb #97bb304c
 @register_model
 def resmaskingnet(**kwargs):
     "The paper's network: ResNet-34 with masks of depth 4, 3, 2, 1, for 224x224 input (Table I)."
-    return build_registered(ResMaskingNet, 'resmaskingnet', dict(mask_depths=(4, 3, 2, 1)), **kwargs)
+    return build_registered(ResMaskingNet, 'resmaskingnet', dict(mask_depths=(4, 3, 2, 1)), check=check_resmaskingnet, **kwargs)
 
 @register_model
 def resnet34(**kwargs):
     "The paper's baseline: the same ResNet-34 stem, stages and head, without masks."
-    return build_registered(ResMaskingNet, 'resnet34', dict(mask_depths=(0, 0, 0, 0)), **kwargs)
+    return build_registered(ResMaskingNet, 'resnet34', dict(mask_depths=(0, 0, 0, 0)), check=check_resmaskingnet, **kwargs)
 
 # %% ../nbs/06_models.ipynb #748cd65e
 @register_model
 def resmaskingnet_s48(**kwargs):
     "The paper's network sized for a CPU: native 48x48 input, a quarter of the channels."
-    return build_registered(ResMaskingNet, 'resmaskingnet_s48', dict(mask_depths=(4, 3, 2, 1), in_size=48, width=0.25), **kwargs)
+    return build_registered(ResMaskingNet, 'resmaskingnet_s48', dict(mask_depths=(4, 3, 2, 1), in_size=48, width=0.25), check=check_resmaskingnet, **kwargs)
 
 @register_model
 def resnet34_s48(**kwargs):
     "`resmaskingnet_s48` without masks: its ablation twin."
-    return build_registered(ResMaskingNet, 'resnet34_s48', dict(mask_depths=(0, 0, 0, 0), in_size=48, width=0.25), **kwargs)
+    return build_registered(ResMaskingNet, 'resnet34_s48', dict(mask_depths=(0, 0, 0, 0), in_size=48, width=0.25), check=check_resmaskingnet, **kwargs)
 
 @register_model
 def resmaskingnet_cpu(**kwargs):
     "ResMaskingNet for a 2-core CPU and for shipping: 96x96 input, a quarter of the channels, masks of depth 1."
-    return build_registered(ResMaskingNet, 'resmaskingnet_cpu', dict(mask_depths=(1, 1, 1, 1), in_size=96, width=0.25), **kwargs)
+    return build_registered(ResMaskingNet, 'resmaskingnet_cpu', dict(mask_depths=(1, 1, 1, 1), in_size=96, width=0.25), check=check_resmaskingnet, **kwargs)
 
 @register_model
 def resnet34_cpu(**kwargs):
     "`resmaskingnet_cpu` without masks: its ablation twin."
-    return build_registered(ResMaskingNet, 'resnet34_cpu', dict(mask_depths=(0, 0, 0, 0), in_size=96, width=0.25), **kwargs)
+    return build_registered(ResMaskingNet, 'resnet34_cpu', dict(mask_depths=(0, 0, 0, 0), in_size=96, width=0.25), check=check_resmaskingnet, **kwargs)
 
 # %% ../nbs/06_models.ipynb #ddc48723
 def count_parameters(model:nn.Module, # a `ResMaskingNet` (or any module)

@@ -9,12 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .errors import FermaskError
-from .models import register_model, make_stem, resnet_stage, stage_sides
-from .baselines import build_from_class
+from .models import register_model, build_registered, check_resnet_arguments, make_stem, resnet_stage
 
 # %% auto #0
-__all__ = ['PAPER_MULTISCALE', 'ChannelSelfAttention', 'CenterCosineHead', 'MultiscaleFER', 'multiscale_fer',
-           'multiscale_fer_s48']
+__all__ = ['PAPER_MULTISCALE', 'ChannelSelfAttention', 'CenterCosineHead', 'MultiscaleFER', 'check_multiscale_fer',
+           'multiscale_fer', 'multiscale_fer_s48']
 
 # %% ../nbs/17_multiscale.ipynb #c83b7743
 PAPER_MULTISCALE = {'RAF-DB': 89.63, 'AffectNet': 61.82, 'FERPlus': 91.15}  # accuracy (%) in Wen et al.'s abstract; no FER2013 number
@@ -83,9 +82,6 @@ class MultiscaleFER(nn.Module):
                  center_weight:float=0.1, # lambda of the centre term
                 ):
         super().__init__()
-        if len(scales) < 1 or sorted(set(scales)) != list(scales) or not all(s in range(4) for s in scales):
-            raise FermaskError(f"scales {scales!r} must be increasing stage numbers among 0, 1, 2, 3")
-        stage_sides(in_size, stem)  # refuses a too-small input by name
         base = max(8, round(64 * width))
         channels = [base * 2**i for i in range(4)]
         self.in_size, self.scales = in_size, tuple(scales)
@@ -123,13 +119,22 @@ class MultiscaleFER(nn.Module):
         f = self.features(x)
         return self.head.loss(f, y, label_smoothing), self.head.logits(f)
 
+# %% ../nbs/17_multiscale.ipynb #734c58f1
+def check_multiscale_fer(arguments:dict, # all of `MultiscaleFER`'s arguments, their types checked
+                        ):
+    "Refuse, in one line naming the argument, values `MultiscaleFER` cannot be built from."
+    check_resnet_arguments(arguments)
+    scales = arguments['scales']
+    if len(scales) < 1 or sorted(set(scales)) != list(scales) or not all(s in range(4) for s in scales):
+        raise FermaskError(f"scales {scales!r} must be increasing stage numbers among 0, 1, 2, 3")
+
 # %% ../nbs/17_multiscale.ipynb #80d6da67
 @register_model
 def multiscale_fer(**kwargs):
     "Wen et al. (2024), as we read it: ResNet-18 stages 2-4 fused by channel self-attention, center cosine loss; 224x224."
-    return build_from_class(MultiscaleFER, 'multiscale_fer', {}, **kwargs)
+    return build_registered(MultiscaleFER, 'multiscale_fer', {}, check=check_multiscale_fer, **kwargs)
 
 @register_model
 def multiscale_fer_s48(**kwargs):
     "`multiscale_fer` for a CPU: native 48x48 input, a quarter of the backbone's channels, 128-dimensional features."
-    return build_from_class(MultiscaleFER, 'multiscale_fer_s48', dict(in_size=48, width=0.25, embed_dim=128), **kwargs)
+    return build_registered(MultiscaleFER, 'multiscale_fer_s48', dict(in_size=48, width=0.25, embed_dim=128), check=check_multiscale_fer, **kwargs)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .data import EMOTIONS
-from .evaluation import load_predictions, mcnemar
+from .evaluation import load_predictions, mcnemar, read_run_record
 from .training import RESULT_NEUTRAL, TrainConfig
 from .paper import PAPER_ACCURACY, architecture
 
@@ -26,7 +26,7 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
     "One row per run record: what ran, how long, and its accuracies (in %)."
     rows = []
     for path in sorted(Path(results).glob('*/*/run.json')):
-        r = json.loads(path.read_text())
+        r = read_run_record(path.parent)
         test, val = r['metrics']['test'], r['metrics']['val']
         config = {**asdict(TrainConfig()), **r['config']}  # a field added since the record was written: its default, which is what the code did before
         rows.append({'profile': r['profile'], 'run': r['run_id'], 'architecture': architecture(r['model']),

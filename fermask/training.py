@@ -19,7 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from .errors import FermaskError, atomic_write, check_choice, writable
+from .errors import FermaskError, atomic_write, check_choice, check_type, writable
 from .data import EMOTIONS, FaceData
 from .cache import fer2013_splits
 from .loading import FaceTransform, face_loader
@@ -28,10 +28,13 @@ from .checkpoints import save_weights, save_checkpoint, latest_checkpoint, load_
 from .evaluation import predict_probs
 
 # %% auto #0
-__all__ = ['CHOICES', 'RESULT_NEUTRAL', 'TrainConfig', 'config_docs', 'config_from', 'pick_device', 'autocast_dtype',
-           'uses_channels_last', 'set_determinism', 'seeded_subset', 'make_optimizer', 'make_schedule',
-           'weight_average', 'start_distributed', 'rank_share', 'all_sum', 'share_buffers', 'TrainingStep', 'compiled',
-           'TrainResult', 'data_sha256', 'train']
+__all__ = ['CHOICES', 'RESULT_NEUTRAL', 'EPOCH_SEEDS', 'PROGRESS_EVERY', 'PROBABILITY_FLOOR', 'TrainConfig', 'config_docs',
+           'config_from', 'pick_device', 'autocast_dtype', 'uses_channels_last', 'set_determinism', 'seeded_subset',
+           'make_optimizer', 'make_schedule', 'weight_average', 'start_distributed', 'rank_share', 'all_sum', 'all_max',
+           'share_buffers', 'TrainingStep', 'compiled_step', 'TrainResult', 'data_sha256', 'thread_count',
+           'build_model', 'TrainingRun', 'start_run', 'Progress', 'check_same_run', 'resume', 'epoch_generator',
+           'train_step', 'EpochSums', 'train_epoch', 'stop_if_diverged', 'validate', 'epoch_metrics', 'keep_best',
+           'out_of_time', 'checkpoint_state', 'save_progress', 'train']
 
 # %% ../nbs/09_training.ipynb #17547fd8
 @dataclass
@@ -81,12 +84,6 @@ CHOICES = {'optimizer': ('radam', 'adamw', 'sgd'), 'schedule': ('plateau', 'cosi
            'amp': ('auto', 'bf16', 'fp16', 'off'), 'channels_last': ('auto', 'on', 'off'),
            'compile': ('auto', 'reduce-overhead', 'default', 'off')}
 
-def _check_type(name, value, kind):
-    if kind is float and isinstance(value, int) and not isinstance(value, bool): return float(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise FermaskError(f"parameter {name} must be {kind.__name__}, got {value!r} ({type(value).__name__})")
-    return value
-
 def config_from(cls, # a configuration dataclass, e.g. `TrainConfig`
                 params:dict, # parameter name -> value
                 choices:dict=CHOICES, # parameter name -> allowed values
@@ -95,11 +92,10 @@ def config_from(cls, # a configuration dataclass, e.g. `TrainConfig`
     types = get_type_hints(cls)
     for name in params:
         if name not in types: raise FermaskError(f"unknown parameter {name!r}: valid parameters are {', '.join(types)}")
-    values = {name: _check_type(name, value, types[name]) for name, value in params.items()}
+    values = {name: check_type(name, value, types[name]) for name, value in params.items()}
     for name, allowed in choices.items():
         if name in values: check_choice(name, values[name], allowed)
     for name, value in values.items():
-        if isinstance(value, float) and not math.isfinite(value): raise FermaskError(f"parameter {name} must be a finite number, got {value}")
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             raise FermaskError(f"parameter {name} must not be negative, got {value}")
     for name in ('epochs', 'batch_size', 'lr', 'size'):
@@ -180,11 +176,19 @@ def rank_share(batch:torch.Tensor, rank:int, world:int) -> torch.Tensor:
     "Process `rank`'s piece of a global batch cut into `world` nearly equal pieces."
     return batch.tensor_split(world)[rank]
 
-def all_sum(values:list[float], device:torch.device, op=None) -> list[float]:
-    "`values` added (or combined by `op`, e.g. `dist.ReduceOp.MAX`) across all processes; themselves in a single process."
+def _all_reduce(values:list[float], device:torch.device, op) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64, device=device)
-    if dist.is_initialized(): dist.all_reduce(t, op=op or dist.ReduceOp.SUM)
+    if dist.is_initialized():
+        dist.all_reduce(t, op=op)
     return t.tolist()
+
+def all_sum(values:list[float], device:torch.device) -> list[float]:
+    "`values` added across all processes (themselves in a single process)."
+    return _all_reduce(values, device, dist.ReduceOp.SUM)
+
+def all_max(values:list[float], device:torch.device) -> list[float]:
+    "The largest of each of `values` across all processes (themselves in a single process), e.g. the slowest process's seconds."
+    return _all_reduce(values, device, dist.ReduceOp.MAX)
 
 def share_buffers(model:nn.Module):
     "Copy rank 0's buffers (batch-norm statistics) to every process, so that all validate the model rank 0 saves."
@@ -203,10 +207,10 @@ class TrainingStep(nn.Module):
         return F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing), logits
 
 # %% ../nbs/09_training.ipynb #b81f4c2a
-def compiled(step:nn.Module, # a `TrainingStep`, or its DistributedDataParallel wrapper
-             setting:str, # `TrainConfig.compile`: 'auto', 'reduce-overhead', 'default' or 'off'
-             device:torch.device, # the run's device ('auto' compiles on a GPU only)
-            ) -> nn.Module:
+def compiled_step(step:nn.Module, # a `TrainingStep`, or its DistributedDataParallel wrapper
+                  setting:str, # `TrainConfig.compile`: 'auto', 'reduce-overhead', 'default' or 'off'
+                  device:torch.device, # the run's device ('auto' compiles on a GPU only)
+                 ) -> nn.Module:
     "`step` compiled by `torch.compile` for one batch shape as `setting` says, or `step` itself when that is off."
     mode = ('reduce-overhead' if device.type == 'cuda' else 'off') if setting == 'auto' else setting
     return step if mode == 'off' else torch.compile(step, mode=mode, dynamic=False)
@@ -240,111 +244,287 @@ def data_sha256(*parts:FaceData) -> str:
         for array in (faces.images, faces.labels): digest.update(np.ascontiguousarray(array).data)
     return digest.hexdigest()
 
-# %% ../nbs/09_training.ipynb #a83e5af2
+# %% ../nbs/09_training.ipynb #02ed4d6f
+def thread_count(threads:int, # `TrainConfig.threads` (0: not set)
+                 world:int, # processes in the run
+                ) -> int|None:
+    "CPU threads for torch: `threads` when set; under `torchrun`, this machine's cores shared among its processes; else None (torch's default)."
+    if threads:
+        return threads
+    if world == 1:
+        return None
+    local_world = int(os.environ.get('LOCAL_WORLD_SIZE', world))  # the processes on this machine
+    return max(1, (os.cpu_count() or 1) // local_world)
+
+def build_model(cfg:TrainConfig, device:torch.device, world:int) -> nn.Module:
+    "The network of `cfg` on `device` in the run's memory format; on several GPUs its batch norms span the whole batch."
+    model = create(cfg.model, num_classes=len(EMOTIONS), in_size=cfg.size, **cfg.model_args)
+    if world > 1 and device.type == 'cuda':
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    memory_format = torch.channels_last if uses_channels_last(cfg.channels_last, device) else torch.contiguous_format
+    return model.to(device, memory_format=memory_format)
+
+@dataclass
+class TrainingRun:
+    "Everything a run builds before its first epoch, in every process."
+    cfg:TrainConfig # the configuration
+    run_dir:Path # the folder rank 0 writes into
+    rank:int # this process's rank (0 writes)
+    world:int # processes in the run
+    device:torch.device # this process's device
+    train_data:FaceData # the training faces (all processes: the same)
+    val_data:FaceData # the validation faces (all processes: the same)
+    val_share:FaceData # the validation faces this process classifies
+    data_sha256:str # the identity of the faces, see `data_sha256`
+    model:nn.Module # the network being trained
+    step:nn.Module # model and loss, eager (see `TrainingStep`), wrapped for DistributedDataParallel under `torchrun`
+    full_step:nn.Module # `step` compiled for full batches (itself when `compile` is off)
+    optimizer:torch.optim.Optimizer
+    schedule:object # the learning-rate schedule of `make_schedule`
+    scaler:torch.amp.GradScaler # loss scaling for fp16 (a no-op otherwise)
+    average:AveragedModel|None # the moving average of the weights (None without `ema`)
+    augment:FaceTransform # the training augmentation
+    dtype:torch.dtype|None # the autocast dtype (None: full precision)
+    channels_last:bool # whether batches go in channels-last memory format
+
+    @property
+    def kept(self) -> nn.Module:
+        "The weights that are validated and saved as best: the average when there is one."
+        return self.model if self.average is None else self.average.module
+
+def start_run(cfg:TrainConfig, # the run's configuration
+              run_dir:str|Path, # its folder
+              splits:dict[str, FaceData]|None=None, # {'train': ..., 'val': ...}; default: FER2013 from `cfg.data`
+             ) -> TrainingRun:
+    "The set-up phase: join the processes, check the output folder and the model's arguments (before reading data), seed, build data, model, optimiser and schedule."
+    run_dir = Path(run_dir)
+    rank, world, device = start_distributed(cfg.device)
+    if rank == 0:
+        writable(run_dir, folder=True)
+    with torch.device('meta'):
+        create(cfg.model, num_classes=len(EMOTIONS), in_size=cfg.size, **cfg.model_args)   # the registry checks the model's arguments; nothing is allocated
+    threads = thread_count(cfg.threads, world)
+    if threads:
+        torch.set_num_threads(threads)
+    set_determinism(cfg.deterministic, cfg.seed)
+    splits = splits or fer2013_splits(cfg.data or None)
+    train_data = seeded_subset(splits['train'], cfg.train_limit, cfg.seed)
+    val_data = seeded_subset(splits['val'], cfg.val_limit, cfg.seed)
+    val_share = val_data.subset(np.arange(rank, len(val_data), world))  # process r takes faces r, r + world, ...
+    model = build_model(cfg, device, world)
+    step = TrainingStep(model, cfg.label_smoothing)
+    if world > 1:
+        step = DistributedDataParallel(step, device_ids=[device] if device.type == 'cuda' else None)
+    optimizer = make_optimizer(cfg, model.parameters())
+    dtype = autocast_dtype(cfg.amp, device)
+    return TrainingRun(
+        cfg=cfg, run_dir=run_dir, rank=rank, world=world, device=device,
+        train_data=train_data, val_data=val_data, val_share=val_share, data_sha256=data_sha256(train_data, val_data),
+        model=model, step=step, full_step=compiled_step(step, cfg.compile, device), optimizer=optimizer,
+        schedule=make_schedule(cfg, optimizer, math.ceil(len(train_data) / cfg.batch_size)),
+        scaler=torch.amp.GradScaler(device.type, enabled=dtype == torch.float16),
+        average=weight_average(cfg, model),
+        augment=FaceTransform(cfg.size, train=True, max_rotation=cfg.max_rotation, flip=cfg.flip, max_zoom=cfg.max_zoom, max_shift=cfg.max_shift),
+        dtype=dtype, channels_last=uses_channels_last(cfg.channels_last, device))
+
+# %% ../nbs/09_training.ipynb #7705b580
+@dataclass
+class Progress:
+    "Where a run stands after its last finished epoch."
+    history:list=field(default_factory=list) # one dict per finished epoch, see `TrainResult.history`
+    best:float=-1.0 # the best validation accuracy so far (below any accuracy before the first epoch)
+    best_epoch:int=0 # the epoch that reached it
+    stalled:int=0 # epochs since the last improvement
+
+    @property
+    def epoch(self) -> int:
+        "The last finished epoch (0 before the first)."
+        return self.history[-1]['epoch'] if self.history else 0
+
+def check_same_run(run:TrainingRun, state:dict):
+    "Refuse a checkpoint `state` of another configuration or other data than `run`'s."
+    saved, ours = _comparable(state['config']), _comparable(asdict(run.cfg))
+    if saved != ours:
+        changed = [k for k, v in ours.items() if saved.get(k) != v]
+        raise FermaskError(f"{run.run_dir} holds a run with another configuration (differs in {', '.join(changed)}): use a new run folder")
+    trained_on = state.get('data_sha256', run.data_sha256)   # checkpoints older than the checksum: trusted
+    if trained_on != run.data_sha256:
+        raise FermaskError(f"{run.run_dir} was trained on data {trained_on[:16]}, this run's data is {run.data_sha256[:16]}: "
+                           f"use a new run folder, or the data it was trained on")
+
+def resume(run:TrainingRun) -> Progress:
+    "The resume phase: restore `run` from its folder's last checkpoint and return its progress; with none, write config.json and start afresh."
+    last = latest_checkpoint(run.run_dir)
+    if last is None:
+        if run.rank == 0:
+            with atomic_write(run.run_dir/'config.json') as tmp:
+                tmp.write_text(json.dumps(asdict(run.cfg), indent=1))
+        return Progress()
+    state = load_checkpoint(run.run_dir, last, run.model)
+    check_same_run(run, state)
+    run.optimizer.load_state_dict(state['optimizer'])
+    run.schedule.load_state_dict(state['schedule'])
+    run.scaler.load_state_dict(state['scaler'])
+    torch.set_rng_state(state['rng'])
+    if run.average is not None:
+        run.average.load_state_dict(state['average'])
+    progress = Progress(state['history'], state['best'], state['best_epoch'], state['stalled'])
+    if run.rank == 0:
+        print(f"resuming {run.run_dir} after epoch {last} (best val accuracy {progress.best:.4f} at epoch {progress.best_epoch})")
+    return progress
+
+# %% ../nbs/09_training.ipynb #9901f4e9
+EPOCH_SEEDS = 100_003  # generator seeds per run seed, above any epoch count: (seed, epoch) -> seed * EPOCH_SEEDS + epoch is one-to-one
+
+def epoch_generator(seed:int, # the run's seed
+                    epoch:int, # 1-based
+                   ) -> torch.Generator:
+    "The generator of epoch `epoch`'s data order and augmentation, the same in every process."
+    return torch.Generator().manual_seed(seed * EPOCH_SEEDS + epoch)
+
+# %% ../nbs/09_training.ipynb #01cebe2b
+def train_step(run:TrainingRun, # the run
+               x:torch.Tensor, # a global batch of uint8 faces, (B, 1, 48, 48)
+               y:torch.Tensor, # its labels, (B,)
+               generator:torch.Generator, # the epoch's generator (augmentation)
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "One optimisation step on this process's share of a global batch: (loss, logits, labels) of that share."
+    step = run.full_step if len(y) == run.cfg.batch_size else run.step   # a compiled graph has one batch shape
+    x = x.to(run.device, non_blocking=True)
+    y = y.to(run.device, non_blocking=True)
+    x = rank_share(run.augment(x, generator=generator), run.rank, run.world)   # the whole batch augmented, this process's share kept
+    y = rank_share(y, run.rank, run.world)
+    if run.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(run.device.type, dtype=run.dtype, enabled=run.dtype is not None):
+        loss, logits = step(x, y)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    if run.cfg.schedule != 'plateau':
+        run.schedule.step()
+    if run.average is not None:
+        run.average.update_parameters(run.model)
+    return loss, logits, y
+
+PROGRESS_EVERY = 20  # batches between progress-bar updates, each of which waits for the device
+
+@dataclass
+class EpochSums:
+    "One process's sums over an epoch's batches."
+    loss:float # the loss summed over its faces
+    right:float # faces classified right
+    seconds:float # the batch loop's seconds: data, augmentation, forward, backward, step
+
+def train_epoch(run:TrainingRun, epoch:int) -> EpochSums:
+    "The epoch phase: one pass over the training faces in epoch `epoch`'s order, one step per batch."
+    started = time.perf_counter()
+    generator = epoch_generator(run.cfg.seed, epoch)
+    run.model.train()
+    loss_sum = torch.zeros((), device=run.device)
+    right = torch.zeros((), device=run.device)
+    seen = 0
+    batches = tqdm(face_loader(run.train_data, run.cfg.batch_size, shuffle=True, device=run.device, generator=generator),
+                   desc=f'epoch {epoch}/{run.cfg.epochs}', disable=not run.cfg.progress or run.rank > 0, leave=False, mininterval=2)
+    for i, (x, y) in enumerate(batches):
+        loss, logits, y = train_step(run, x, y, generator)
+        loss_sum += loss.detach() * len(y)
+        right += (logits.argmax(1) == y).sum()
+        seen += len(y)
+        if not batches.disable and i % PROGRESS_EVERY == 0:
+            batches.set_postfix(loss=f'{loss_sum.item() / seen:.3f}', acc=f'{right.item() / seen:.3f}')
+    return EpochSums(loss_sum.item(), right.item(), time.perf_counter() - started)
+
+def stop_if_diverged(run:TrainingRun, epoch:int, sums:EpochSums):
+    "Stop in one line when the loss of any process stopped being finite: before the broken weights are validated, kept or saved."
+    if math.isfinite(all_sum([sums.loss], run.device)[0]):
+        return
+    left = f"{run.run_dir} keeps the checkpoint of epoch {epoch - 1} and the best weights so far" if epoch > 1 else "no epoch had finished"
+    raise FermaskError(f"training diverged: the loss became {sums.loss} in epoch {epoch} (learning rate {run.cfg.lr} too high?); {left}")
+
+# %% ../nbs/09_training.ipynb #b8fcf6dd
+PROBABILITY_FLOOR = 1e-12  # the smallest probability the validation loss takes the log of: a loss of at most 27.6 per face
+
+def validate(run:TrainingRun) -> tuple[float, float]:
+    "The validation phase, in this process: (right answers, summed negative log-likelihood) of the kept weights on its share of the validation faces."
+    share_buffers(run.model)
+    if run.average is not None:
+        share_buffers(run.average.module)
+    probs = predict_probs(run.kept, run.val_share, run.cfg.size, device=run.device, autocast_dtype=run.dtype)
+    labels = run.val_share.labels
+    right = float((probs.argmax(1) == labels).sum())
+    nll = float(-np.log(np.maximum(probs[np.arange(len(probs)), labels], PROBABILITY_FLOOR)).sum())
+    return right, nll
+
+def epoch_metrics(run:TrainingRun, epoch:int, trained:EpochSums, validated:tuple[float, float]) -> dict:
+    "Epoch `epoch`'s mean losses and accuracies over all processes' faces."
+    train_loss, train_right, val_right, val_nll = all_sum([trained.loss, trained.right, *validated], run.device)
+    return {'epoch': epoch,
+            'train_loss': train_loss / len(run.train_data), 'train_accuracy': train_right / len(run.train_data),
+            'val_loss': val_nll / len(run.val_data), 'val_accuracy': val_right / len(run.val_data)}
+
+# %% ../nbs/09_training.ipynb #73a405dd
+def keep_best(run:TrainingRun, progress:Progress, epoch:int, val_accuracy:float):
+    "The keep phase: save the kept weights as the run's best when `val_accuracy` beats `progress.best`; else count a stalled epoch."
+    if val_accuracy <= progress.best:
+        progress.stalled += 1
+        return
+    progress.best = val_accuracy
+    progress.best_epoch = epoch
+    progress.stalled = 0
+    if run.rank == 0:
+        save_weights(run.kept, run.run_dir/'best.safetensors', {'epoch': epoch, 'val_accuracy': val_accuracy, 'train_config': asdict(run.cfg)})
+
+def out_of_time(cfg:TrainConfig, history:list) -> bool:
+    "Whether one more epoch, as long as the last, would end after `cfg.max_minutes` of training (never without a budget)."
+    if not cfg.max_minutes or not history:
+        return False
+    spent = sum(h['seconds'] for h in history)
+    return spent + history[-1]['seconds'] > cfg.max_minutes * 60
+
+# %% ../nbs/09_training.ipynb #846eb770
+def checkpoint_state(run:TrainingRun, progress:Progress) -> dict:
+    "What a checkpoint carries besides the model's weights."
+    return {'config': asdict(run.cfg), 'data_sha256': run.data_sha256,
+            'history': progress.history, 'best': progress.best, 'best_epoch': progress.best_epoch, 'stalled': progress.stalled,
+            'optimizer': run.optimizer.state_dict(), 'schedule': run.schedule.state_dict(), 'scaler': run.scaler.state_dict(),
+            'rng': torch.get_rng_state(), 'average': None if run.average is None else run.average.state_dict()}
+
+def save_progress(run:TrainingRun, progress:Progress):
+    "The save phase: rank 0 writes history.csv and the last epoch's checkpoint, and prints the epoch's line."
+    if run.rank > 0:
+        return
+    _history_csv(run.run_dir, progress.history)
+    save_checkpoint(run.run_dir, progress.epoch, run.model, checkpoint_state(run, progress))
+    h = progress.history[-1]
+    print(f"epoch {h['epoch']:3d}  train loss {h['train_loss']:.4f} acc {h['train_accuracy']:.4f}  "
+          f"val loss {h['val_loss']:.4f} acc {h['val_accuracy']:.4f}  lr {h['lr']:.2e}  {h['seconds']:.0f}s", flush=True)
+
+# %% ../nbs/09_training.ipynb #5807e5dc
 def train(cfg:TrainConfig, # the run's configuration
           run_dir:str|Path, # its folder; if it holds a checkpoint of the same configuration, training resumes
           splits:dict[str, FaceData]|None=None, # {'train': ..., 'val': ...}; default: FER2013 from `cfg.data`
          ) -> TrainResult:
     "Train `cfg.model` on the training split, keeping the weights with the best validation accuracy; in every process under `torchrun`."
-    run_dir = Path(run_dir)
-    rank, world, device = start_distributed(cfg.device)
-    if rank == 0: writable(run_dir, folder=True)   # before the data is read
-    generator_seed = cfg.seed * 100_003
-    if cfg.threads or world > 1: torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get('LOCAL_WORLD_SIZE', world))))
-    set_determinism(cfg.deterministic, cfg.seed)
-    splits = splits or fer2013_splits(cfg.data or None)
-    train_data, val_data = seeded_subset(splits['train'], cfg.train_limit, cfg.seed), seeded_subset(splits['val'], cfg.val_limit, cfg.seed)
-    val_part = val_data.subset(np.arange(rank, len(val_data), world))  # this process's share of the validation faces
-    data = data_sha256(train_data, val_data)
-
-    model = create(cfg.model, num_classes=len(EMOTIONS), in_size=cfg.size, **cfg.model_args)
-    channels_last, dtype = uses_channels_last(cfg.channels_last, device), autocast_dtype(cfg.amp, device)
-    if world > 1 and device.type == 'cuda': model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-    step = TrainingStep(model, cfg.label_smoothing)
-    if world > 1: step = DistributedDataParallel(step, device_ids=[device] if device.type == 'cuda' else None)
-    full_step = compiled(step, cfg.compile, device)  # for full batches; the last, partial one takes the eager `step`
-    optimizer = make_optimizer(cfg, model.parameters())
-    steps = math.ceil(len(train_data) / cfg.batch_size)
-    schedule = make_schedule(cfg, optimizer, steps)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    average = weight_average(cfg, model)
-    kept = model if average is None else average.module  # the weights that are validated and saved as best
-    augment = FaceTransform(cfg.size, train=True, max_rotation=cfg.max_rotation, flip=cfg.flip, max_zoom=cfg.max_zoom, max_shift=cfg.max_shift)
-
-    history, best, best_epoch, stalled, start = [], -1.0, 0, 0, 0
-    if (last := latest_checkpoint(run_dir)) is not None:
-        state = load_checkpoint(run_dir, last, model)
-        if _comparable(state['config']) != _comparable(asdict(cfg)):
-            changed = [k for k, v in _comparable(asdict(cfg)).items() if state['config'].get(k) != v]
-            raise FermaskError(f"{run_dir} holds a run with another configuration (differs in {', '.join(changed)}): "
-                               f"use a new run folder")
-        if state.get('data_sha256', data) != data:   # checkpoints older than the checksum: trusted
-            raise FermaskError(f"{run_dir} was trained on data {state['data_sha256'][:16]}, this run's data is {data[:16]}: "
-                               f"use a new run folder, or the data it was trained on")
-        optimizer.load_state_dict(state['optimizer']); schedule.load_state_dict(state['schedule'])
-        scaler.load_state_dict(state['scaler']); torch.set_rng_state(state['rng'])
-        if average is not None: average.load_state_dict(state['average'])
-        history, best, best_epoch, stalled, start = state['history'], state['best'], state['best_epoch'], state['stalled'], last
-        if rank == 0: print(f"resuming {run_dir} after epoch {last} (best val accuracy {best:.4f} at epoch {best_epoch})")
-    elif rank == 0:
-        with atomic_write(run_dir/'config.json') as tmp: tmp.write_text(json.dumps(asdict(cfg), indent=1))
-
+    run = start_run(cfg, run_dir, splits)
+    progress = resume(run)
     stopped = 'epochs'
-    for epoch in range(start + 1, cfg.epochs + 1):
-        if cfg.max_minutes and history:  # stop before an epoch that would overrun the budget
-            spent, per_epoch = sum(h['seconds'] for h in history), history[-1]['seconds']
-            if spent + per_epoch > cfg.max_minutes * 60: stopped = 'max_minutes'; break
-        t0 = time.perf_counter()
-        generator = torch.Generator().manual_seed(generator_seed + epoch)  # data order and augmentation of this epoch
-        model.train()
-        loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
-        batches = tqdm(face_loader(train_data, cfg.batch_size, shuffle=True, device=device, generator=generator),
-                       desc=f'epoch {epoch}/{cfg.epochs}', total=steps, disable=not cfg.progress or rank > 0, leave=False, mininterval=2)
-        for i, (x, y) in enumerate(batches):
-            run = full_step if len(y) == cfg.batch_size else step
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            x, y = rank_share(augment(x, generator=generator), rank, world), rank_share(y, rank, world)  # the same global batch in every process
-            if channels_last: x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                loss, logits = run(x, y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            if cfg.schedule != 'plateau': schedule.step()
-            if average is not None: average.update_parameters(model)
-            loss_sum += loss.detach() * len(y); correct += (logits.argmax(1) == y).sum(); seen += len(y)
-            if not batches.disable and i % 20 == 0: batches.set_postfix(loss=f'{loss_sum.item() / seen:.3f}', acc=f'{correct.item() / seen:.3f}')
-
-        train_seconds = time.perf_counter() - t0  # the batch loop alone: data, augmentation, forward, backward, step
-        if not math.isfinite(all_sum([loss_sum.item()], device)[0]):  # before validating (and maybe keeping) broken weights
-            left = f"{run_dir} keeps the checkpoint of epoch {epoch - 1} and the best weights so far" if epoch > 1 else "no epoch had finished"
-            raise FermaskError(f"training diverged: the loss became {loss_sum.item()} in epoch {epoch} (learning rate {cfg.lr} too high?); {left}")
-        share_buffers(model)
-        if average is not None: share_buffers(average.module)
-        probs = predict_probs(kept, val_part, cfg.size, device=device, autocast_dtype=dtype)
-        val_right = float((probs.argmax(1) == val_part.labels).sum())
-        val_nll = float(-np.log(np.maximum(probs[np.arange(len(probs)), val_part.labels], 1e-12)).sum())
-        train_loss, train_right, val_right, val_nll = all_sum([loss_sum.item(), correct.item(), val_right, val_nll], device)
-        val_accuracy, val_loss = val_right / len(val_data), val_nll / len(val_data)
-        if cfg.schedule == 'plateau': schedule.step(val_accuracy)
-        if val_accuracy > best:
-            best, best_epoch, stalled = val_accuracy, epoch, 0
-            if rank == 0: save_weights(kept, run_dir/'best.safetensors', {'epoch': epoch, 'val_accuracy': val_accuracy, 'train_config': asdict(cfg)})
-        else: stalled += 1
-        train_seconds, seconds = all_sum([train_seconds, time.perf_counter() - t0], device, dist.ReduceOp.MAX)
-        history.append({'epoch': epoch, 'train_loss': train_loss / len(train_data), 'train_accuracy': train_right / len(train_data),
-                        'val_loss': val_loss, 'val_accuracy': val_accuracy, 'lr': optimizer.param_groups[0]['lr'],
-                        'train_seconds': train_seconds, 'seconds': seconds})
-        if rank == 0:
-            _history_csv(run_dir, history)
-            save_checkpoint(run_dir, epoch, model, {
-                'config': asdict(cfg), 'data_sha256': data, 'history': history, 'best': best, 'best_epoch': best_epoch, 'stalled': stalled,
-                'optimizer': optimizer.state_dict(), 'schedule': schedule.state_dict(), 'scaler': scaler.state_dict(),
-                'rng': torch.get_rng_state(), 'average': None if average is None else average.state_dict()})
-            h = history[-1]
-            print(f"epoch {epoch:3d}  train loss {h['train_loss']:.4f} acc {h['train_accuracy']:.4f}  "
-                  f"val loss {val_loss:.4f} acc {val_accuracy:.4f}  lr {h['lr']:.2e}  {h['seconds']:.0f}s", flush=True)
-        if cfg.early_stop and stalled >= cfg.early_stop: stopped = 'early_stop'; break
-    return TrainResult(run_dir, best_epoch, best, history, stopped)
+    for epoch in range(progress.epoch + 1, cfg.epochs + 1):
+        if out_of_time(cfg, progress.history):
+            stopped = 'max_minutes'
+            break
+        started = time.perf_counter()
+        trained = train_epoch(run, epoch)
+        stop_if_diverged(run, epoch, trained)
+        metrics = epoch_metrics(run, epoch, trained, validate(run))
+        if cfg.schedule == 'plateau':
+            run.schedule.step(metrics['val_accuracy'])
+        keep_best(run, progress, epoch, metrics['val_accuracy'])
+        train_seconds, seconds = all_max([trained.seconds, time.perf_counter() - started], run.device)   # the slowest process's
+        progress.history.append({**metrics, 'lr': run.optimizer.param_groups[0]['lr'], 'train_seconds': train_seconds, 'seconds': seconds})
+        save_progress(run, progress)
+        if cfg.early_stop and progress.stalled >= cfg.early_stop:
+            stopped = 'early_stop'
+            break
+    return TrainResult(run.run_dir, progress.best_epoch, progress.best, progress.history, stopped)

@@ -23,6 +23,7 @@ from fermask.report import load_records, ablation_table, ablation_summary, ablat
 from fermask.experiments import PROFILES, profile_config, protocol_differences, ended_by
 from fermask.models import create, count_parameters
 from fermask.checkpoints import BUNDLED_WEIGHTS, read_weights
+from fermask.evaluation import read_run_record
 from fermask.training import TrainConfig
 
 # ---- Where the pages are ----
@@ -124,10 +125,6 @@ def record_links(runs:pd.DataFrame, # the runs to link
     "A link to each run's record (`run.json`), named by its seed."
     return ' · '.join(markdown_link(str(r.seed), Path(r.path)/'run.json', page_dir) for r in runs.itertuples())
 
-def run_record(run:pd.Series) -> dict:
-    "The whole `run.json` of a run."
-    return json.loads((Path(run.path)/'run.json').read_text())
-
 def run_page(run, # a row of `load_records`
              notebook:str, # 'train.ipynb' or 'evaluate.ipynb'
             ) -> Path:
@@ -160,7 +157,7 @@ def single_network_claim(records:pd.DataFrame, page_dir:Path) -> dict:
     claim = f"ResMaskingNet reaches {paper:.2f}% on PrivateTest"
     if not len(runs): return claim_row(claim, f"{paper:.2f}%", 'no run of the paper\'s protocol yet', 'not tested', 'it needs a GPU')
     run = runs.loc[runs.val.idxmax()]
-    record = run_record(run)
+    record = read_run_record(run.path)
     evidence = (f"{run.test:.2f}% (95% interval {run.test_ci_low:.2f}-{run.test_ci_high:.2f}), {count_text(len(runs), 'run')}, "
                 f"the paper's protocol on {run.device}, ended by {ended_by(record)} at {run.epochs} of {record['config']['epochs']} epochs, "
                 f"from random weights ({markdown_link('record', Path(run.path)/'run.json', page_dir)})")
@@ -344,7 +341,7 @@ def per_class_fragment(run:pd.Series, # a row of `load_records`
                        page_dir:Path, # the folder of the page the fragment is written on
                       ) -> str:
     "The run's confusion matrix (Fig. 7) with its recall per class and the paper's reading of it."
-    test = run_record(run)['metrics']['test']['tta_none']
+    test = read_run_record(run.path)['metrics']['test']['tta_none']
     recall = per_class_recall(test['confusion_matrix'])
     support = [int(sum(row)) for row in test['confusion_matrix']]
     table = pipe_table([{'class': c, 'test faces': n, 'recall': f"{recall[c]:.1f}%"} for c, n in zip(recall.index, support)], 'lrr')
@@ -368,7 +365,7 @@ def model_card(records:pd.DataFrame, # `load_records(...)`
     runs = records[records.run == source.get('run_id')] if len(records) else records
     if not len(runs): return f"The record of the bundled model's run (`{source.get('run_id')}`) is not in `results/`.\n"
     run = runs.iloc[0]
-    record = run_record(run)
+    record = read_run_record(run.path)
     test = record['metrics']['test']['tta_none']
     recall = per_class_recall(test['confusion_matrix'])
     with torch.device('meta'): n = count_parameters(create(**meta['model']))['unique']
@@ -452,7 +449,7 @@ def public_figure(records:pd.DataFrame, # `load_records(...)`
 def gradcam_grid(run:pd.Series) -> int:
     "The side of the last stage's feature map for the run's input size and stem: the resolution of its Grad-CAM."
     from fermask.models import stage_sides
-    model = run_record(run)['model']
+    model = read_run_record(run.path)['model']
     return stage_sides(model['in_size'], model.get('stem', 'paper'))[-1]
 
 # ---- Method, Data, Experiments, Reproduce, Differences ----
@@ -548,8 +545,8 @@ def choices_table(records:pd.DataFrame) -> str:
     "Per profile with records: the optimiser, schedule, mask activation and input size its runs used."
     rows = []
     for profile, runs in sorted(records.groupby('profile'), key=lambda kv: fidelity(kv[0])) if len(records) else []:
-        cfg = run_record(runs.iloc[0])['config']
-        activations = {run_record(run)['model'].get('activation') for _, run in runs.iterrows()} - {None}  # networks without masks have none
+        cfg = read_run_record(runs.iloc[0].path)['config']
+        activations = {read_run_record(run.path)['model'].get('activation') for _, run in runs.iterrows()} - {None}  # networks without masks have none
         rows.append({'profile': f"`{profile}`", 'optimiser': f"{cfg['optimizer']}, lr {cfg['lr']:g}, weight decay {cfg['weight_decay']:g}",
                      'schedule': cfg['schedule'], 'mask activation': ', '.join(sorted(activations)) or 'no masks', 'input': f"{cfg['size']}×{cfg['size']}"})
     return pipe_table(rows) if rows else "No run has been recorded yet.\n"
