@@ -14,7 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 import cv2, numpy as np, torch
 from fermask.faces import BlazeFaceDetector, HaarDetector, face_crops, read_image
-from fermask.predict import FaceClassifier, benchmark_frame, classify_frame, throughput
+from fermask.classifier import FaceClassifier
+from fermask.predict import classify_frame
+from fermask.speed import benchmark_frame, throughput
 
 IOU = 0.3
 SKIN = np.array([125, 160, 215.])  # BGR of a light skin tone
