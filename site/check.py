@@ -17,7 +17,7 @@ Three checks, every problem listed, exit status 1 if there is any:
    git-ignored folder (they may show FER2013 faces), for a person to look at.
 """
 from __future__ import annotations
-import argparse, base64, functools, http.server, json, re, shutil, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse, base64, functools, http.server, json, os, re, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.request
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
@@ -115,7 +115,8 @@ class DevTools:
     def __init__(self, user_data:Path, timeout:float=30, flags:tuple=()): # flags: Chromium's, beside `CHROMIUM_FLAGS`
         import websocket
         self.process = subprocess.Popen([find_chromium(), *CHROMIUM_FLAGS, *flags, f'--user-data-dir={user_data}', '--remote-debugging-port=0',
-                                         '--window-size=1280,900', 'about:blank'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                         '--window-size=1280,900', 'about:blank'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)   # its own process group: `close` ends its helpers too
         port_file, deadline = user_data/'DevToolsActivePort', time.time() + timeout
         while not (port_file.is_file() and port_file.read_text().strip()):
             if time.time() > deadline or self.process.poll() is not None: self.close(); raise FermaskError("chromium did not start")
@@ -150,12 +151,22 @@ class DevTools:
         "The value of a JavaScript expression in the page."
         return self.send('Runtime.evaluate', expression=expression, returnByValue=True)['result'].get('value')
 
-    def close(self):
-        "End the session and Chromium."
+    def close(self, grace:float=10):
+        "End the session and every process of its Chromium: asked first, killed after `grace` seconds."
         if getattr(self, 'ws', None): self.ws.close()
+        group = self.process.pid   # the browser leads its own process group
         self.process.terminate()
-        try: self.process.wait(10)
-        except subprocess.TimeoutExpired: self.process.kill()
+        try: self.process.wait(grace)
+        except subprocess.TimeoutExpired: pass
+        try: os.killpg(group, signal.SIGKILL)   # renderers and helpers that outlived the browser
+        except ProcessLookupError: pass
+        self.process.wait()
+        deadline = time.time() + grace
+        while _group_alive(group) and time.time() < deadline: time.sleep(0.05)
+
+def _group_alive(group:int) -> bool:
+    try: os.killpg(group, 0); return True
+    except ProcessLookupError: return False
 
 def _event_problems(events:list, base:str) -> list[str]:
     "What went wrong on a page, from the DevTools events of its load."
