@@ -17,8 +17,8 @@ from .errors import FermaskError, atomic_write
 from .models import create
 
 # %% auto #0
-__all__ = ['BUNDLED_WEIGHTS', 'save_weights', 'read_weights', 'check_fit', 'load_weights_into', 'load_model', 'save_checkpoint',
-           'latest_checkpoint', 'load_checkpoint']
+__all__ = ['BUNDLED_WEIGHTS', 'save_weights', 'check_weights_file', 'read_weights', 'check_fit', 'load_weights_into',
+           'load_model', 'save_checkpoint', 'latest_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/07_checkpoints.ipynb #b6bcaf8c
 def save_weights(model:nn.Module, # a model built by `fermask.models.create` (it has `.config`)
@@ -32,15 +32,21 @@ def save_weights(model:nn.Module, # a model built by `fermask.models.create` (it
         save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
 
 # %% ../nbs/07_checkpoints.ipynb #6629ff7e
-def read_weights(path:str|Path, # a `.safetensors` file
-                ) -> tuple[dict, dict]:
-    "The tensors and the (JSON-decoded) metadata of a safetensors file; anything else is refused."
+def check_weights_file(path:str|Path, # a `.safetensors` file
+                      ) -> Path:
+    "`path`, after a look at its first bytes: a missing file or a pickle is refused before anything else is done."
     path = Path(path)
     if not path.is_file(): raise FermaskError(f"weights file not found: {path}")
     with path.open('rb') as f: head = f.read(9)
     if head[8:9] != b'{' and (head[:2] == b'PK' or head[:1] == b'\x80'):
         raise FermaskError(f"{path} is a pickle (torch.save) file, not safetensors: fermask never unpickles "
                            f"weights; save them with safetensors.torch.save_file")
+    return path
+
+def read_weights(path:str|Path, # a `.safetensors` file
+                ) -> tuple[dict, dict]:
+    "The tensors and the (JSON-decoded) metadata of a safetensors file; anything else is refused."
+    path = check_weights_file(path)
     try:
         with safe_open(str(path), framework='pt') as f:
             meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}

@@ -119,7 +119,9 @@ def evaluate_command(checkpoint:str, # a weights file written by fermask (a run'
     from fermask.cache import fer2013_splits
     from fermask.training import pick_device
     from fermask.evaluation import evaluate_checkpoint
+    from fermask.checkpoints import check_weights_file
     check_choice('split', split, SPLITS)
+    check_weights_file(checkpoint)   # before a folder is made or the data is looked for
     out = writable(out or Path(checkpoint).parent, folder=True)   # before the data is read
     record = evaluate_checkpoint(checkpoint, fer2013_splits(data or None)[split], split, k, seed, out, pick_device(device))
     for tta in ('none', 'flip', 'random'):
