@@ -17,8 +17,9 @@ from .errors import FermaskError, writable
 __all__ = ['finite', 'parse_mapping', 'add_options', 'function_rows', 'config_rows', 'data_prepare', 'data_info', 'data_figures',
            'models_command', 'evaluate_command', 'config_file', 'train_command', 'parse_value', 'reproduce_command',
            'one_line_warnings', 'predict_command', 'benchmark_command', 'export_command', 'predict_options',
-           'export_options', 'ensemble_command', 'data_ferplus', 'OneLineErrors', 'handler_calling', 'train_options',
-           'reproduce_options', 'ensemble_options', 'build_parser', 'one_line_errors', 'main']
+           'export_options', 'ensemble_command', 'teach_command', 'data_ferplus', 'OneLineErrors', 'handler_calling',
+           'train_options', 'reproduce_options', 'ensemble_options', 'teach_options', 'build_parser', 'one_line_errors',
+           'main']
 
 # %% ../nbs/20_cli.ipynb #425171ed
 def finite(text:str) -> float:
@@ -253,6 +254,16 @@ def ensemble_command(runs:list, # run record folders (results/<profile>/<run>) o
     print(ensemble_table(record).round(2).to_string(index=False))
     if out: print(f"wrote {Path(out)/'ensemble.json'}")
 
+def teach_command(checkpoints:list, # weights files written by fermask (runs' best.safetensors): the teacher's members
+                  out:str, # the predictions .npz to write, e.g. results/teachers/<name>/train-tta_flip.npz
+                  data:str='', # the FER2013 source ('' : found as for `data info`)
+                  tta:str='flip', # each member's views of a face: 'none', 'flip' or 'random'
+                  device:str='auto', # 'auto', 'cpu' or 'cuda'
+                 ):
+    "Write the mean of the checkpoints' probabilities for every training face: a teacher for `train --teacher FILE --distill SHARE`."
+    from fermask.distillation import write_teacher
+    print(f"wrote {write_teacher(checkpoints, out, data, tta, device)}")
+
 def data_ferplus(fer2013_csv:str, # the original FER2013 CSV (emotion,pixels,Usage)
                  ferplus_csv:str, # Microsoft's fer2013new.csv, row for row with it
                  out:str='data/ferplus.npz', # the cache to write; train on it with `--data` / `-p data`
@@ -304,7 +315,7 @@ def reproduce_options(r:argparse.ArgumentParser):
     from fermask.experiments import PROFILES
     r.add_argument('--profile', required=True, choices=list(PROFILES),
                    help='smoke: a few minutes on 2 CPU cores (CI); ablation: masks or not at 48x48; cpu: the bundled model, '
-                        'an hour on 2 CPU cores; baselines: Table II networks at 48x48; paper: the paper protocol, for a GPU')
+                        'an hour on 2 CPU cores; student: the same, taught by the cpu runs; baselines: Table II networks at 48x48; paper: the paper protocol, for a GPU')
     r.add_argument('-p', nargs=2, action='append', metavar=('NAME', 'VALUE'), help='override a parameter (repeatable)')
     r.add_argument('--run', default='', help='the run folder name (default: model, seed and the overrides)')
     r.add_argument('--explain', action=argparse.BooleanOptionalAction, default=True, help='run the Grad-CAM / mistakes notebook too')
@@ -313,6 +324,12 @@ def ensemble_options(e:argparse.ArgumentParser):
     "`fermask ensemble`'s arguments."
     e.add_argument('runs', nargs='+', metavar='RUN', help='run record folders (results/<profile>/<run>) or glob patterns of them')
     add_options(e, function_rows(ensemble_command)[1:])
+
+def teach_options(t:argparse.ArgumentParser):
+    "`fermask teach`'s arguments."
+    t.add_argument('checkpoints', nargs='+', metavar='CHECKPOINT', help="weights files written by fermask (runs' best.safetensors)")
+    t.add_argument('--out', required=True, help='the predictions .npz to write, e.g. results/teachers/<name>/train-tta_flip.npz')
+    add_options(t, function_rows(teach_command)[2:])
 
 def build_parser() -> argparse.ArgumentParser:
     "The `fermask` command and its subcommands."
@@ -338,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     _command(commands, 'benchmark', benchmark_command, positional=0)
     _command(commands, 'export', export_command, arguments=export_options)
     _command(commands, 'ensemble', ensemble_command, arguments=ensemble_options)
+    _command(commands, 'teach', teach_command, arguments=teach_options)
     return parser
 
 @contextmanager

@@ -25,26 +25,31 @@ from .models import create
 from .paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_PARAMETERS, architecture
 
 # %% auto #0
-__all__ = ['PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'PUBLIC_FIGURES', 'profile_config', 'TrainParameters', 'EvaluateParameters',
-           'ExplainParameters', 'DatasetParameters', 'ReportParameters', 'EnsembleParameters', 'step_parameters',
-           'notebook_config', 'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines', 'run_notebook', 'git_commit',
-           'environment', 'learning_curves_figure', 'paper_network', 'protocol_differences', 'paper_comparison',
-           'comparison_text', 'ended_by', 'run_title', 'write_record', 'command_line', 'reproduce']
+__all__ = ['CPU_PROFILE', 'CPU_TEACHER', 'PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'PUBLIC_FIGURES', 'profile_config',
+           'TrainParameters', 'EvaluateParameters', 'ExplainParameters', 'DatasetParameters', 'ReportParameters',
+           'EnsembleParameters', 'step_parameters', 'notebook_config', 'run_id', 'experiments_dir', 'minutes_seconds',
+           'StepLines', 'run_notebook', 'git_commit', 'environment', 'learning_curves_figure', 'paper_network',
+           'protocol_differences', 'paper_comparison', 'comparison_text', 'ended_by', 'run_title', 'write_record',
+           'command_line', 'reproduce']
 
 # %% ../nbs/12_experiments.ipynb #a295be69
+CPU_PROFILE = dict(model='resmaskingnet_cpu', model_args={'zero_init_residual': True}, size=96, epochs=58, batch_size=64, lr=2e-3,
+                   optimizer='adamw', weight_decay=0.02, schedule='onecycle',
+                   early_stop=0, max_rotation=15.0, max_zoom=0.15, max_shift=0.1, label_smoothing=0.1, amp='bf16',
+                   channels_last='on', max_minutes=60.0, ema=0.999)
+CPU_TEACHER = 'results/teachers/cpu/train-tta_flip.npz'  # the `cpu` runs' mean probabilities for the training faces (`fermask teach`)
+
 PROFILES = {
     'smoke': dict(model='resmaskingnet', model_args={'width': 0.125}, size=48, epochs=2, batch_size=64, lr=2e-3,
                   schedule='onecycle', train_limit=3000, val_limit=600),
     'ablation': dict(model='resmaskingnet_s48', size=48, epochs=30, batch_size=64, lr=2e-3, schedule='onecycle', early_stop=0),
-    'cpu': dict(model='resmaskingnet_cpu', model_args={'zero_init_residual': True}, size=96, epochs=58, batch_size=64, lr=2e-3,
-                optimizer='adamw', weight_decay=0.02, schedule='onecycle',
-                early_stop=0, max_rotation=15.0, max_zoom=0.15, max_shift=0.1, label_smoothing=0.1, amp='bf16',
-                channels_last='on', max_minutes=60.0, ema=0.999),
+    'cpu': CPU_PROFILE,
+    'student': {**CPU_PROFILE, 'teacher': CPU_TEACHER, 'distill': 0.5},
     'baselines': dict(size=48, epochs=8, batch_size=64, lr=2e-3, schedule='onecycle', early_stop=0, amp='bf16', channels_last='on'),
     'paper': dict(deterministic=False),
 }
 
-def profile_config(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'paper'
+def profile_config(profile:str, # 'smoke', 'ablation', 'cpu', 'student', 'baselines' or 'paper'
                    overrides:dict|None=None, # parameter -> value, replacing the profile's
                   ) -> TrainConfig:
     "The training configuration of `profile` with `overrides`, checked."
@@ -347,7 +352,7 @@ def command_line(profile:str, # the profile
     return ' '.join(['fermask reproduce --profile', profile, *values, *named])
 
 # %% ../nbs/12_experiments.ipynb #16822990
-def reproduce(profile:str, # 'smoke', 'ablation', 'cpu', 'baselines' or 'paper'
+def reproduce(profile:str, # 'smoke', 'ablation', 'cpu', 'student', 'baselines' or 'paper'
               overrides:dict|None=None, # parameter -> value, replacing the profile's
               run:str='', # the run's folder name ('' : from the model, seed and overrides)
               root:str|Path|None=None, # where runs/ and results/ are (default: the project root)

@@ -5,6 +5,7 @@
 # %% ../nbs/03_loading.ipynb #5ce214de
 from __future__ import annotations
 import math, os
+import numpy as np
 import torch, torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -16,12 +17,17 @@ __all__ = ['FaceDataset', 'face_loader', 'FaceTransform', 'tta_views', 'flip_vie
 
 # %% ../nbs/03_loading.ipynb #e3b48746
 class FaceDataset(Dataset):
-    "The faces of a `FaceData` as (uint8 (1,48,48) face, int64 label id) items."
-    def __init__(self, data:FaceData):
+    "The faces of a `FaceData` as (uint8 (1,48,48) face, int64 label id) items, and each face's target third if `targets` are given."
+    def __init__(self, data:FaceData,
+                 targets:np.ndarray|None=None, # float32 (N,K): a row per face, e.g. a teacher's probabilities
+                ):
+        if targets is not None and (targets.dtype != np.float32 or targets.ndim != 2 or len(targets) != len(data)):
+            raise FermaskError(f"targets must be float32 ({len(data)},K), one row per face, got {targets.dtype} {targets.shape}")
         self.faces = torch.from_numpy(data.images).unsqueeze(1)  # (N,1,48,48), sharing memory with `data`
         self.labels = torch.from_numpy(data.labels)
+        self.targets = None if targets is None else torch.from_numpy(targets)
     def __len__(self): return len(self.labels)
-    def __getitem__(self, i): return self.faces[i], self.labels[i]
+    def __getitem__(self, i): return (self.faces[i], self.labels[i]) + (() if self.targets is None else (self.targets[i],))
 
 # %% ../nbs/03_loading.ipynb #e0389277
 def face_loader(data:FaceData, # the faces to load
@@ -30,13 +36,14 @@ def face_loader(data:FaceData, # the faces to load
                 device:str|torch.device='cpu', # where the batches will be used: picks the defaults below
                 generator:torch.Generator|None=None, # seeds the shuffle, for an order reproducible from a seed
                 num_workers:int|None=None, # loader processes; default 0 on the CPU, up to 4 with CUDA
+                targets:np.ndarray|None=None, # float32 (N,K) per-face targets, batched third (see `FaceDataset`)
                ) -> DataLoader:
-    "Batches of (uint8 (B,1,48,48) faces, int64 (B,) labels) from `data`."
+    "Batches of (uint8 (B,1,48,48) faces, int64 (B,) labels) from `data`, and (B,K) targets third if given."
     if not (isinstance(batch_size, int) and batch_size > 0): raise FermaskError(f"batch_size must be a positive integer, got {batch_size!r}")
     try: cuda = torch.device(device).type == 'cuda'
     except RuntimeError: raise FermaskError(f"unknown device {device!r}: use cpu, cuda or cuda:<n>") from None
     if num_workers is None: num_workers = min(4, os.cpu_count() or 1) if cuda else 0
-    return DataLoader(FaceDataset(data), batch_size=batch_size, shuffle=shuffle, generator=generator,
+    return DataLoader(FaceDataset(data, targets), batch_size=batch_size, shuffle=shuffle, generator=generator,
                       num_workers=num_workers, pin_memory=cuda, persistent_workers=num_workers > 0)
 
 # %% ../nbs/03_loading.ipynb #17f91a4f

@@ -25,16 +25,16 @@ from .cache import fer2013_splits
 from .loading import FaceTransform, face_loader
 from .models import create
 from .checkpoints import save_weights, save_checkpoint, latest_checkpoint, load_checkpoint
-from .evaluation import predict_probs
+from .evaluation import predict_probs, load_predictions
 
 # %% auto #0
 __all__ = ['CHOICES', 'RESULT_NEUTRAL', 'EPOCH_SEEDS', 'PROGRESS_EVERY', 'PROBABILITY_FLOOR', 'TrainConfig', 'config_docs',
-           'config_from', 'pick_device', 'autocast_dtype', 'uses_channels_last', 'set_determinism', 'seeded_subset',
-           'make_optimizer', 'make_schedule', 'weight_average', 'start_distributed', 'rank_share', 'all_sum', 'all_max',
-           'share_buffers', 'TrainingStep', 'compiled_step', 'TrainResult', 'data_sha256', 'thread_count',
-           'build_model', 'TrainingRun', 'start_run', 'Progress', 'check_same_run', 'resume', 'epoch_generator',
-           'train_step', 'EpochSums', 'train_epoch', 'stop_if_diverged', 'validate', 'epoch_metrics', 'keep_best',
-           'out_of_time', 'checkpoint_state', 'save_progress', 'train']
+           'config_from', 'pick_device', 'autocast_dtype', 'uses_channels_last', 'set_determinism', 'seeded_indices',
+           'seeded_subset', 'make_optimizer', 'make_schedule', 'weight_average', 'start_distributed', 'rank_share',
+           'all_sum', 'all_max', 'share_buffers', 'TrainingStep', 'compiled_step', 'TrainResult', 'data_sha256',
+           'read_teacher', 'distilled_targets', 'thread_count', 'build_model', 'TrainingRun', 'start_run', 'Progress',
+           'check_same_run', 'resume', 'epoch_generator', 'train_step', 'EpochSums', 'train_epoch', 'stop_if_diverged',
+           'validate', 'epoch_metrics', 'keep_best', 'out_of_time', 'checkpoint_state', 'save_progress', 'train']
 
 # %% ../nbs/09_training.ipynb #17547fd8
 @dataclass
@@ -58,6 +58,8 @@ class TrainConfig:
     max_shift:float=0.0 # training shifts move the face by up to this fraction of its side along each axis (paper: 0)
     flip:bool=True # random horizontal flips in training (paper: yes)
     label_smoothing:float=0.0 # label smoothing of the cross-entropy (paper: 0)
+    teacher:str='' # a teacher's probabilities for the training faces: a predictions .npz of the training split, e.g. from `fermask teach` ('' : none; paper: none)
+    distill:float=0.0 # each training face's target: (1 - distill) x its label + distill x the teacher's probabilities (0: the label alone; paper: 0)
     ema:float=0.0 # decay per step of an exponential moving average of the weights, which is then what is validated and kept (0: none; paper: none)
     train_limit:int=0 # train on this many images of a seeded permutation of the training split (0: all)
     val_limit:int=0 # validate on this many images of a seeded permutation of the validation split (0: all)
@@ -101,6 +103,9 @@ def config_from(cls, # a configuration dataclass, e.g. `TrainConfig`
     for name in ('epochs', 'batch_size', 'lr', 'size'):
         if name in values and values[name] <= 0: raise FermaskError(f"parameter {name} must be positive, got {values[name]}")
     if values.get('ema', 0) >= 1: raise FermaskError(f"parameter ema must be below 1 (a decay per step, e.g. 0.999), got {values['ema']}")
+    if values.get('distill', 0) > 1: raise FermaskError(f"parameter distill must be at most 1 (the teacher's share of each target), got {values['distill']}")
+    if bool(values.get('teacher')) != (values.get('distill', 0) > 0):
+        raise FermaskError("parameters teacher and distill go together: a teacher file and a share 0 < distill <= 1, or neither")
     return cls(**values)
 
 # %% ../nbs/09_training.ipynb #5042a223
@@ -128,13 +133,20 @@ def set_determinism(deterministic:bool, seed:int):
     torch.backends.cudnn.deterministic = deterministic
 
 # %% ../nbs/09_training.ipynb #7ec61466
+def seeded_indices(size:int, # how many faces there are
+                   n:int, # how many to keep (0 or >= size: all)
+                   seed:int=0,
+                  ) -> np.ndarray:
+    "The sorted indices of `n` of `size` faces drawn by a seeded permutation (all of them if n is 0)."
+    if n == 0 or n >= size: return np.arange(size)
+    return np.sort(np.random.default_rng(seed).permutation(size)[:n])
+
 def seeded_subset(data:FaceData, # a split
           n:int, # how many faces to keep (0 or >= len: all)
           seed:int=0,
          ) -> FaceData:
-    "`n` faces of `data` drawn by a seeded permutation (all of them if n is 0)."
-    if n == 0 or n >= len(data): return data
-    return data.subset(np.sort(np.random.default_rng(seed).permutation(len(data))[:n]))
+    "The faces of `data` at `seeded_indices` (`data` itself when that is all of them)."
+    return data if n == 0 or n >= len(data) else data.subset(seeded_indices(len(data), n, seed))
 
 # %% ../nbs/09_training.ipynb #19d64126
 def make_optimizer(cfg:TrainConfig, params) -> torch.optim.Optimizer:
@@ -196,12 +208,12 @@ def share_buffers(model:nn.Module):
         for buffer in model.buffers(): dist.broadcast(buffer, 0)
 
 class TrainingStep(nn.Module):
-    "The model and its loss as one module: (faces, labels) -> (loss, logits)."
+    "The model and its loss as one module: (faces, labels or target probabilities) -> (loss, logits)."
     def __init__(self, model:nn.Module, label_smoothing:float=0.):
         super().__init__()
         self.model, self.label_smoothing = model, label_smoothing
 
-    def forward(self, x:torch.Tensor, y:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x:torch.Tensor, y:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:   # y: int (B,) labels or float (B,7) targets
         if hasattr(self.model, 'training_loss'): return self.model.training_loss(x, y, label_smoothing=self.label_smoothing)
         logits = self.model(x)
         return F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing), logits
@@ -237,12 +249,34 @@ def _comparable(config:dict) -> dict:
     return {k: v for k, v in config.items() if k not in RESULT_NEUTRAL}
 
 # %% ../nbs/09_training.ipynb #dc7298a1
-def data_sha256(*parts:FaceData) -> str:
-    "The sha256 of the faces and labels of `parts`, in order: the identity of a run's data."
+def data_sha256(*parts:FaceData,
+                targets:np.ndarray|None=None, # the training faces' targets when a teacher gives them (see `distilled_targets`)
+               ) -> str:
+    "The sha256 of the faces and labels of `parts`, in order, and of the targets if any: the identity of a run's data."
     digest = hashlib.sha256()
     for faces in parts:
         for array in (faces.images, faces.labels): digest.update(np.ascontiguousarray(array).data)
+    if targets is not None: digest.update(np.ascontiguousarray(targets).data)
     return digest.hexdigest()
+
+# %% ../nbs/09_training.ipynb #7086d365
+def read_teacher(path:str|Path, # a predictions .npz of the training split (see `save_predictions`), e.g. from `fermask teach`
+                 train:FaceData, # the faces it must belong to: the whole training split, in order
+                ) -> np.ndarray:
+    "The teacher's float32 (N,7) probabilities for `train`; a file for other faces, or of rows that are not probabilities -> `FermaskError`."
+    probs, labels = load_predictions(path)
+    if not np.array_equal(labels, train.labels):
+        raise FermaskError(f"teacher {path}: its {len(labels)} labels are not those of the {len(train)} training faces in their order: it was made for other faces")
+    if probs.min() < 0 or not np.allclose(probs.sum(1), 1, atol=1e-3):
+        raise FermaskError(f"teacher {path}: its rows are not probabilities (each must be >= 0 and sum to 1)")
+    return probs.astype(np.float32)
+
+def distilled_targets(labels:np.ndarray, # int (N,) label ids
+                      teacher:np.ndarray, # float32 (N,7): the teacher's probabilities for the same faces
+                      distill:float, # the teacher's share of each target, in [0, 1]
+                     ) -> np.ndarray:
+    "float32 (N,7) targets: (1 - distill) x each face's one-hot label + distill x the teacher's probabilities."
+    return (1 - distill) * np.eye(len(EMOTIONS), dtype=np.float32)[labels] + np.float32(distill) * teacher
 
 # %% ../nbs/09_training.ipynb #02ed4d6f
 def thread_count(threads:int, # `TrainConfig.threads` (0: not set)
@@ -275,7 +309,8 @@ class TrainingRun:
     train_data:FaceData # the training faces (all processes: the same)
     val_data:FaceData # the validation faces (all processes: the same)
     val_share:FaceData # the validation faces this process classifies
-    data_sha256:str # the identity of the faces, see `data_sha256`
+    targets:np.ndarray|None # float32 (N,7): each training face's target when a teacher gives them (see `distilled_targets`), else None
+    data_sha256:str # the identity of the faces (and targets), see `data_sha256`
     model:nn.Module # the network being trained
     step:nn.Module # model and loss, eager (see `TrainingStep`), wrapped for DistributedDataParallel under `torchrun`
     full_step:nn.Module # `step` compiled for full batches (itself when `compile` is off)
@@ -302,7 +337,11 @@ def start_run(cfg:TrainConfig, # the run's configuration
     if rank == 0:
         writable(run_dir, folder=True)
     with torch.device('meta'):
-        create(cfg.model, num_classes=len(EMOTIONS), in_size=cfg.size, **cfg.model_args)   # the registry checks the model's arguments; nothing is allocated
+        shape = create(cfg.model, num_classes=len(EMOTIONS), in_size=cfg.size, **cfg.model_args)   # the registry checks the model's arguments; nothing is allocated
+    if cfg.teacher and hasattr(shape, 'training_loss'):
+        raise FermaskError(f"{cfg.model} trains on a loss of its own (training_loss), which takes labels: it cannot learn from a teacher")
+    if cfg.teacher and not Path(cfg.teacher).is_file():
+        raise FermaskError(f"teacher file not found: {cfg.teacher} (`fermask teach` writes one)")
     threads = thread_count(cfg.threads, world)
     if threads:
         torch.set_num_threads(threads)
@@ -310,6 +349,10 @@ def start_run(cfg:TrainConfig, # the run's configuration
     splits = splits or fer2013_splits(cfg.data or None)
     train_data = seeded_subset(splits['train'], cfg.train_limit, cfg.seed)
     val_data = seeded_subset(splits['val'], cfg.val_limit, cfg.seed)
+    targets = None
+    if cfg.teacher:
+        teacher = read_teacher(cfg.teacher, splits['train'])[seeded_indices(len(splits['train']), cfg.train_limit, cfg.seed)]
+        targets = distilled_targets(train_data.labels, teacher, cfg.distill)
     val_share = val_data.subset(np.arange(rank, len(val_data), world))  # process r takes faces r, r + world, ...
     model = build_model(cfg, device, world)
     step = TrainingStep(model, cfg.label_smoothing)
@@ -319,7 +362,8 @@ def start_run(cfg:TrainConfig, # the run's configuration
     dtype = autocast_dtype(cfg.amp, device)
     return TrainingRun(
         cfg=cfg, run_dir=run_dir, rank=rank, world=world, device=device,
-        train_data=train_data, val_data=val_data, val_share=val_share, data_sha256=data_sha256(train_data, val_data),
+        train_data=train_data, val_data=val_data, val_share=val_share, targets=targets,
+        data_sha256=data_sha256(train_data, val_data, targets=targets),
         model=model, step=step, full_step=compiled_step(step, cfg.compile, device), optimizer=optimizer,
         schedule=make_schedule(cfg, optimizer, math.ceil(len(train_data) / cfg.batch_size)),
         scaler=torch.amp.GradScaler(device.type, enabled=dtype == torch.float16),
@@ -343,7 +387,8 @@ class Progress:
 
 def check_same_run(run:TrainingRun, state:dict):
     "Refuse a checkpoint `state` of another configuration or other data than `run`'s."
-    saved, ours = _comparable(state['config']), _comparable(asdict(run.cfg))
+    saved = _comparable({**asdict(TrainConfig()), **state['config']})   # a field added since the checkpoint was saved: its default
+    ours = _comparable(asdict(run.cfg))
     if saved != ours:
         changed = [k for k, v in ours.items() if saved.get(k) != v]
         raise FermaskError(f"{run.run_dir} holds a run with another configuration (differs in {', '.join(changed)}): use a new run folder")
@@ -387,6 +432,7 @@ def train_step(run:TrainingRun, # the run
                x:torch.Tensor, # a global batch of uint8 faces, (B, 1, 48, 48)
                y:torch.Tensor, # its labels, (B,)
                generator:torch.Generator, # the epoch's generator (augmentation)
+               targets:torch.Tensor|None=None, # its targets (B, 7) when a teacher gives them: the loss's aim instead of the labels
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "One optimisation step on this process's share of a global batch: (loss, logits, labels) of that share."
     step = run.full_step if len(y) == run.cfg.batch_size else run.step   # a compiled graph has one batch shape
@@ -394,10 +440,11 @@ def train_step(run:TrainingRun, # the run
     y = y.to(run.device, non_blocking=True)
     x = rank_share(run.augment(x, generator=generator), run.rank, run.world)   # the whole batch augmented, this process's share kept
     y = rank_share(y, run.rank, run.world)
+    aim = y if targets is None else rank_share(targets.to(run.device, non_blocking=True), run.rank, run.world)
     if run.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     with torch.autocast(run.device.type, dtype=run.dtype, enabled=run.dtype is not None):
-        loss, logits = step(x, y)
+        loss, logits = step(x, aim)
     run.optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(loss).backward()
     run.scaler.step(run.optimizer)
@@ -425,10 +472,10 @@ def train_epoch(run:TrainingRun, epoch:int) -> EpochSums:
     loss_sum = torch.zeros((), device=run.device)
     right = torch.zeros((), device=run.device)
     seen = 0
-    batches = tqdm(face_loader(run.train_data, run.cfg.batch_size, shuffle=True, device=run.device, generator=generator),
+    batches = tqdm(face_loader(run.train_data, run.cfg.batch_size, shuffle=True, device=run.device, generator=generator, targets=run.targets),
                    desc=f'epoch {epoch}/{run.cfg.epochs}', disable=not run.cfg.progress or run.rank > 0, leave=False, mininterval=2)
-    for i, (x, y) in enumerate(batches):
-        loss, logits, y = train_step(run, x, y, generator)
+    for i, (x, y, *targets) in enumerate(batches):   # targets: [the batch's rows of `run.targets`] when a teacher gives them
+        loss, logits, y = train_step(run, x, y, generator, *targets)
         loss_sum += loss.detach() * len(y)
         right += (logits.argmax(1) == y).sum()
         seen += len(y)
