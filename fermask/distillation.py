@@ -18,17 +18,22 @@ from .evaluation import TTA_MODES, predict_probs, save_predictions
 from .training import pick_device
 
 # %% auto #0
-__all__ = ['teacher_probabilities', 'write_teacher']
+__all__ = ['check_members', 'teacher_probabilities', 'write_teacher']
 
 # %% ../nbs/19_distillation.ipynb #fdf0c032
+def check_members(checkpoints:list, # weights files written by fermask
+                 ):
+    "Refuse an empty list, or any file that is not a weights file, before the first member is used."
+    if not checkpoints: raise FermaskError("a teacher needs at least one checkpoint")
+    for checkpoint in checkpoints: check_weights_file(checkpoint)
+
 def teacher_probabilities(checkpoints:list, # weights files written by fermask (runs' best.safetensors)
                           data:FaceData, # the faces to classify
                           tta:str='flip', # each member's views of a face: 'none', 'flip' (the face and its mirror) or 'random'
                           device:str|torch.device='cpu',
                          ) -> np.ndarray:
     "float32 (N,7): the mean over `checkpoints` of each one's probabilities for `data`."
-    if not checkpoints: raise FermaskError("a teacher needs at least one checkpoint")
-    for checkpoint in checkpoints: check_weights_file(checkpoint)   # every file looked at before the first is used
+    check_members(checkpoints)
     total = 0
     for checkpoint in checkpoints:
         model = load_model(checkpoint, device)
@@ -44,8 +49,7 @@ def write_teacher(checkpoints:list, # weights files written by fermask (runs' be
                  ) -> Path:
     "Write the teacher's probabilities for FER2013's training faces to `out`, which `TrainConfig.teacher` then reads, and its note to `out` .json."
     check_choice('tta', tta, TTA_MODES)
-    if not checkpoints: raise FermaskError("a teacher needs at least one checkpoint")
-    for checkpoint in checkpoints: check_weights_file(checkpoint)
+    check_members(checkpoints)
     out = writable(out)
     train = fer2013_splits(data or None)['train']
     save_predictions(out, teacher_probabilities(checkpoints, train, tta, pick_device(device)), train.labels)
