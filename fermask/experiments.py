@@ -236,12 +236,12 @@ def paper_network(model:dict, # a model's `config` (a record's `model`)
 def protocol_differences(cfg:TrainConfig, # the run's configuration
                          model:dict, # the trained model's `config`
                         ) -> list[str]:
-    "How a run differs from the paper's protocol and network, one phrase each, the paper's value in brackets."
+    "How a run differs from the paper's protocol and network, one phrase each, the paper's value in brackets ('none' for a setting it leaves off)."
     paper, published = asdict(TrainConfig()), paper_network(model) or {}
     words = ['random initial weights (paper: ImageNet weights)']
     words += [f"{name.replace('_', ' ')} {value} (paper: {published[name]})" for name, value in model.items()
               if name in published and name not in ('name', 'in_size') and value != published[name]]  # in_size: see `size`
-    words += [f"{name.replace('_', ' ')} {value} (paper: {paper[name]})" for name, value in asdict(cfg).items()
+    words += [f"{name.replace('_', ' ')} {value} (paper: {paper[name] or 'none'})" for name, value in asdict(cfg).items()
               if name not in _SAME_PROTOCOL and value != paper[name]]
     return words
 
