@@ -23,14 +23,15 @@ from .training import RESULT_NEUTRAL, TrainConfig, config_from, pick_device
 from .data_figures import save_figure
 from .models import create
 from .paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_PARAMETERS, architecture
+from .report import ended_by
 
 # %% auto #0
 __all__ = ['CPU_PROFILE', 'CPU_TEACHER', 'PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'PUBLIC_FIGURES', 'profile_config',
            'TrainParameters', 'EvaluateParameters', 'ExplainParameters', 'DatasetParameters', 'ReportParameters',
            'EnsembleParameters', 'step_parameters', 'notebook_config', 'run_id', 'experiments_dir', 'minutes_seconds',
            'StepLines', 'run_notebook', 'git_commit', 'environment', 'learning_curves_figure', 'paper_network',
-           'protocol_differences', 'paper_comparison', 'comparison_text', 'ended_by', 'run_title', 'write_record',
-           'command_line', 'reproduce']
+           'protocol_differences', 'paper_comparison', 'comparison_text', 'run_title', 'write_record', 'command_line',
+           'reproduce']
 
 # %% ../nbs/12_experiments.ipynb #a295be69
 CPU_PROFILE = dict(model='resmaskingnet_cpu', model_args={'zero_init_residual': True}, size=96, epochs=58, batch_size=64, lr=2e-3,
@@ -278,13 +279,6 @@ def comparison_text(record:dict, # a run record (`write_record`)
 
 # %% ../nbs/12_experiments.ipynb #220ce711
 PUBLIC_FIGURES = ('class-means.png', 'confusion-means.png', 'photo.png')  # averages over many faces, and a public-domain photograph
-
-def ended_by(record:dict) -> str:
-    "How a recorded run ended: 'all epochs', 'early stopping' or 'its time cap'."
-    cfg, training = record['config'], record['training']
-    if training['epochs_run'] >= cfg['epochs']: return 'all epochs'
-    if cfg.get('early_stop') and training['epochs_run'] - training['best_epoch'] >= cfg['early_stop']: return 'early stopping'
-    return 'its time cap'
 
 def run_title(step:str, # 'train' or 'evaluate'
               record:dict, # the run's record

@@ -17,10 +17,17 @@ from .training import RESULT_NEUTRAL, TrainConfig
 from .paper import PAPER_ACCURACY, architecture
 
 # %% auto #0
-__all__ = ['load_records', 'ablation_table', 'ablation_pairs', 'test_predictions', 'ablation_tests', 'per_class_recall',
-           'per_class_observation', 'paired_bootstrap_over_seeds', 'ablation_summary']
+__all__ = ['ended_by', 'load_records', 'ablation_table', 'ablation_pairs', 'test_predictions', 'ablation_tests',
+           'per_class_recall', 'per_class_observation', 'paired_bootstrap_over_seeds', 'ablation_summary']
 
 # %% ../nbs/11_report.ipynb #7e14e7b9
+def ended_by(record:dict) -> str:
+    "How a recorded run ended: 'all epochs', 'early stopping' or 'its time cap'."
+    cfg, training = record['config'], record['training']
+    if training['epochs_run'] >= cfg['epochs']: return 'all epochs'
+    if cfg.get('early_stop') and training['epochs_run'] - training['best_epoch'] >= cfg['early_stop']: return 'early stopping'
+    return 'its time cap'
+
 def load_records(results:str|Path='results', # the folder holding <profile>/<run-id>/run.json
                 ) -> pd.DataFrame:
     "One row per run record: what ran, how long, and its accuracies (in %)."
@@ -36,15 +43,17 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
                      'test_ci_low': 100 * test['tta_none']['accuracy_ci95'][0], 'test_ci_high': 100 * test['tta_none']['accuracy_ci95'][1],
                      'test_flip': 100 * test['tta_flip']['accuracy'], 'test_random': 100 * test['tta_random']['accuracy'],
                      'train_minutes': r['training']['train_minutes'], 'device': r['environment']['device'],
-                     'recipe': json.dumps({k: v for k, v in config.items() if k not in ('model', 'model_args', 'seed', *RESULT_NEUTRAL)}, sort_keys=True),
+                     'ended': ended_by(r),
+                     'recipe': json.dumps({k: v for k, v in config.items() if k not in ('model', 'model_args', 'seed', 'max_minutes', *RESULT_NEUTRAL)}, sort_keys=True),
                      'command': r['command'], 'path': str(path.parent)})
     return pd.DataFrame(rows)
 
 # %% ../nbs/11_report.ipynb #5f627c53
 def ablation_table(records:pd.DataFrame) -> pd.DataFrame:
-    "Mean and standard deviation over seeds of val and test accuracy, per profile, recipe and architecture."
+    "Mean and standard deviation over seeds of val and test accuracy, per profile, recipe and architecture, and how many runs a time cap cut short."
     groups = records.groupby(['profile', 'recipe', 'architecture', 'model'], sort=False)
-    table = groups.agg(seeds=('seed', 'nunique'), val_mean=('val', 'mean'), test_mean=('test', 'mean'),
+    table = groups.agg(seeds=('seed', 'nunique'), cut_short=('ended', lambda e: int((e == 'its time cap').sum())),
+                       val_mean=('val', 'mean'), test_mean=('test', 'mean'),
                        test_std=('test', 'std'), test_random_mean=('test_random', 'mean'),
                        parameters=('parameters', 'first'), train_minutes=('train_minutes', 'mean')).reset_index()
     table['paper'] = table.architecture.map(PAPER_ACCURACY)

@@ -19,8 +19,8 @@ import torch
 from fermask.errors import FermaskError, atomic_write, check_choice
 from fermask.cache import load_fer2013
 from fermask.paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS
-from fermask.report import load_records, ablation_table, ablation_summary, ablation_tests, per_class_recall, per_class_observation
-from fermask.experiments import PROFILES, profile_config, protocol_differences, ended_by
+from fermask.report import load_records, ablation_table, ablation_summary, ablation_tests, per_class_recall, per_class_observation, ended_by
+from fermask.experiments import PROFILES, profile_config, protocol_differences
 from fermask.models import create, count_parameters
 from fermask.checkpoints import BUNDLED_WEIGHTS, read_weights
 from fermask.evaluation import read_run_record
