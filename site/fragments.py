@@ -103,6 +103,12 @@ def accuracy_text(runs:pd.DataFrame, # runs of one group
     values = runs[column]
     return f"{values.iloc[0]:.2f}" if len(values) == 1 else f"{values.mean():.2f}\u00a0±\u00a0{values.std():.2f}"  # unbroken
 
+def minutes_text(runs:pd.DataFrame, # runs of one group
+                ) -> str:
+    "The runs' training minutes: one number, or their range over seeds (a run on a slower day shows, instead of hiding in a mean)."
+    low, high = round(runs.train_minutes.min()), round(runs.train_minutes.max())
+    return f"{low} min" if low == high else f"{low}-{high} min"
+
 def count_text(n:int, noun:str) -> str:
     "`n` and `noun`, plural unless `n` is 1: '1 run', '3 runs'."
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
@@ -309,7 +315,7 @@ def ablation_fragment(records:pd.DataFrame, # `load_records(...)`
         arms = summary[(summary.profile == o.profile) & (summary.recipe == o.recipe) & summary.architecture.isin(['ResMaskingNet', 'ResNet-34'])]
         groups = [(g, group_runs(records, g)) for g in arms.itertuples()]
         rows = [{'network': g.architecture, 'model': f"`{g.model}`", 'paper (%)': f"{g.paper:.2f}", 'ours (%)': accuracy_text(runs),
-                 'seeds': len(runs), 'training': f"{int(runs.epochs.max())} epochs, {runs.train_minutes.mean():.0f} min",
+                 'seeds': len(runs), 'training': f"{int(runs.epochs.max())} epochs, {minutes_text(runs)}",
                  'records by seed': record_links(runs, page_dir)} for g, runs in groups]
         r = groups[0][1].iloc[0]
         paper_gain = PAPER_ACCURACY['ResMaskingNet'] - PAPER_ACCURACY['ResNet-34']
@@ -532,7 +538,7 @@ def profiles_table(records:pd.DataFrame) -> str:
     for profile in PROFILES:
         cfg = profile_config(profile)
         mine = records[records.profile == profile] if len(records) else records
-        times = '; '.join(f"`{model}`: {runs.train_minutes.mean():.1f} min for {int(runs.epochs.max())} epochs ({count_text(len(runs), 'run')}, {runs.device.iloc[0]})"
+        times = '; '.join(f"`{model}`: {minutes_text(runs)} for {int(runs.epochs.max())} epochs ({count_text(len(runs), 'run')}, {runs.device.iloc[0]})"
                           for model, runs in mine.groupby('model')) if len(mine) else 'no record yet'
         rows.append({'profile': f"`{profile}`", 'model': f"`{cfg.model}`", 'input': f"{cfg.size}×{cfg.size}",
                      'epochs': cfg.epochs, 'training time measured': times})
