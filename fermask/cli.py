@@ -247,10 +247,11 @@ def ensemble_command(runs:list, # run record folders (results/<profile>/<run>) o
                      selection:str='greedy', # 'greedy', 'exhaustive' or 'all': how members are chosen, on validation (PublicTest) only
                      tta:str='none', # which saved probabilities to average: 'none', 'flip' or 'random'
                      out:str='', # folder for ensemble.json and the ensemble's predictions ('' : write nothing)
+                     min_architectures:int=1, # choose among sets of members from at least this many architectures (the paper's Table III: 7)
                     ):
     "Average the saved softmax of runs, members chosen on validation only; test accuracy of the ensemble and of every member."
     from fermask.ensemble import ensemble_runs, ensemble_table
-    record = ensemble_runs(runs, selection, tta, out or None)
+    record = ensemble_runs(runs, selection, tta, out or None, min_architectures)
     print(ensemble_table(record).round(2).to_string(index=False))
     if out: print(f"wrote {Path(out)/'ensemble.json'}")
 

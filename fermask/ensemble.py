@@ -13,7 +13,7 @@ import pandas as pd
 
 from .errors import FermaskError, atomic_write, check_choice, writable
 from .evaluation import TTA_MODES, load_predictions, read_run_record, save_predictions, bootstrap_ci, mcnemar
-from .paper import PAPER_TABLE3
+from .paper import PAPER_TABLE3, architecture
 
 # %% auto #0
 __all__ = ['SELECTIONS', 'Member', 'expand_runs', 'load_members', 'average_accuracy', 'select_greedy', 'select_exhaustive',
@@ -27,6 +27,7 @@ class Member:
     "The saved predictions of one run."
     name:str # '<profile>/<run>' of its record (the folder's parent and name without a run.json)
     model:str # the registered model it trained ('' without a run.json)
+    architecture:str # the paper's name for its network (`fermask.paper.architecture`), else its model's name ('' without a run.json)
     val:np.ndarray # (N_val, classes) probabilities on the validation split (PublicTest)
     test:np.ndarray # (N_test, classes) probabilities on the test split (PrivateTest)
 
@@ -61,7 +62,8 @@ def load_members(runs:list, # record folders or glob patterns of them
         meta = read_run_record(folder) if (folder/'run.json').is_file() else {}
         model = meta.get('model') if isinstance(meta.get('model'), dict) else {}
         name = f"{meta.get('profile', folder.parent.name)}/{meta.get('run_id', folder.name)}"
-        members.append(Member(name, str(model.get('name', '')), probs['val'], probs['test']))
+        network = architecture(model) if 'name' in model else ''
+        members.append(Member(name, str(model.get('name', '')), network, probs['val'], probs['test']))
     return members, labels
 
 # %% ../nbs/18_ensemble.ipynb #89607ce8
@@ -74,24 +76,27 @@ def average_accuracy(probs:list, # (N, classes) probability arrays
 
 def select_greedy(probs:list, # validation probabilities, one array per run
                   labels:np.ndarray, # validation labels
+                  admissible=lambda members: True, # which sets of member indices may be chosen (all of them together must be)
                  ) -> tuple[list[int], list[float]]:
-    "Forward selection: the best prefix of the greedy order, and the validation accuracy after each addition."
+    "Forward selection: the best admissible prefix of the greedy order, and the validation accuracy after each addition."
     order, path, remaining = [], [], list(range(len(probs)))
     while remaining:
         scores = [average_accuracy(probs, labels, order + [i]) for i in remaining]
         best = remaining[int(np.argmax(scores))]  # the first of equals: runs keep the order they were given in
         order.append(best); remaining.remove(best); path.append(max(scores))
-    return order[:int(np.argmax(path)) + 1], path
+    size = max(range(1, len(order) + 1), key=lambda k: (admissible(order[:k]), path[k - 1], -k))  # admissible, best, shortest
+    return order[:size], path
 
 def select_exhaustive(probs:list, # validation probabilities, one array per run
                       labels:np.ndarray, # validation labels
                       max_runs:int=16, # refuse more runs than this (2^n - 1 subsets)
+                      admissible=lambda members: True, # which sets of member indices may be chosen (all of them together must be)
                      ) -> list[int]:
-    "The subset with the best validation accuracy; the fewest members on ties, then the earliest."
+    "The admissible subset with the best validation accuracy; the fewest members on ties, then the earliest."
     if len(probs) > max_runs:
         raise FermaskError(f"exhaustive selection over {len(probs)} runs means {2**len(probs) - 1} subsets; "
                            f"use selection='greedy' or at most {max_runs} runs")
-    subsets = (s for k in range(1, len(probs) + 1) for s in itertools.combinations(range(len(probs)), k))
+    subsets = (s for k in range(1, len(probs) + 1) for s in itertools.combinations(range(len(probs)), k) if admissible(s))
     best, best_accuracy = None, -1.0
     for subset in subsets:  # by size, then in order: a later subset must be strictly better
         accuracy = average_accuracy(probs, labels, subset)
@@ -103,23 +108,28 @@ def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or g
                   selection:str='greedy', # how members are chosen on validation: 'greedy', 'exhaustive' or 'all'
                   tta:str='none', # which saved probabilities to average: 'none', 'flip' or 'random'
                   out:str|Path|None=None, # folder for ensemble.json and {val,test}-tta_<tta>.npz (None: write nothing)
+                  min_architectures:int=1, # choose among sets of members from at least this many architectures (the paper's Table III: 7)
                  ) -> dict:
     "Average the saved softmax of `runs`, members chosen on validation only; test accuracy of the ensemble and of every member."
     check_choice('selection', selection, SELECTIONS)
     if out is not None: out = writable(out, folder=True)
     members, labels = load_members(runs, tta)
+    networks = sorted({m.architecture for m in members})
+    if len(networks) < min_architectures:
+        raise FermaskError(f"min_architectures {min_architectures}: the runs hold {len(networks)} architectures ({', '.join(networks)})")
+    admissible = lambda chosen: len({members[i].architecture for i in chosen}) >= min_architectures
     val = [m.val for m in members]
-    if selection == 'greedy': chosen, path = select_greedy(val, labels['val'])
-    else: chosen, path = (select_exhaustive(val, labels['val']) if selection == 'exhaustive' else list(range(len(members)))), None
+    if selection == 'greedy': chosen, path = select_greedy(val, labels['val'], admissible)
+    else: chosen, path = (select_exhaustive(val, labels['val'], admissible=admissible) if selection == 'exhaustive' else list(range(len(members)))), None
     probs = {split: np.mean([getattr(members[i], split) for i in chosen], 0) for split in ('val', 'test')}
     right = probs['test'].argmax(1) == labels['test']
     best = max(range(len(members)), key=lambda i: average_accuracy(val, labels['val'], [i]))  # first of equals
     record = {
-        'selection': selection, 'tta': tta, 'chosen': [members[i].name for i in chosen],
+        'selection': selection, 'tta': tta, 'min_architectures': min_architectures, 'chosen': [members[i].name for i in chosen],
         'ensemble': {'members': len(chosen), 'val_accuracy': average_accuracy(val, labels['val'], chosen),
                      'test_accuracy': float(right.mean()), 'test_accuracy_ci95': list(bootstrap_ci(right)),
                      'n_val': len(labels['val']), 'n_test': len(labels['test'])},
-        'members': [{'run': m.name, 'model': m.model, 'chosen': i in chosen,
+        'members': [{'run': m.name, 'model': m.model, 'architecture': m.architecture, 'chosen': i in chosen,
                      'val_accuracy': float((m.val.argmax(1) == labels['val']).mean()),
                      'test_accuracy': float((m.test.argmax(1) == labels['test']).mean())} for i, m in enumerate(members)],
         'best_member_on_val': members[best].name,

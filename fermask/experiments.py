@@ -106,6 +106,7 @@ class EnsembleParameters:
     selection:str='greedy' # 'greedy', 'exhaustive' or 'all': how members are chosen, on validation only
     tta:str='none' # which saved probabilities to average: 'none', 'flip' or 'random'
     out:str='results/ensemble/ablation' # folder for ensemble.json and the ensemble's predictions ('': write nothing)
+    min_architectures:int=1 # choose among sets of members from at least this many architectures (the paper's Table III: 7)
 
 STEPS = {'train': TrainParameters, 'evaluate': EvaluateParameters, 'explain': ExplainParameters, 'dataset': DatasetParameters,
          'report': ReportParameters, 'ensemble': EnsembleParameters}
