@@ -114,10 +114,10 @@ def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or g
     check_choice('selection', selection, SELECTIONS)
     if out is not None: out = writable(out, folder=True)
     members, labels = load_members(runs, tta)
-    networks = sorted({m.architecture for m in members})
+    networks = sorted({m.architecture for m in members} - {''})  # a run without a record's model is of no known architecture
     if len(networks) < min_architectures:
-        raise FermaskError(f"min_architectures {min_architectures}: the runs hold {len(networks)} architectures ({', '.join(networks)})")
-    admissible = lambda chosen: len({members[i].architecture for i in chosen}) >= min_architectures
+        raise FermaskError(f"min_architectures {min_architectures}: the runs hold {len(networks)} known architecture{'s' * (len(networks) != 1)} ({', '.join(networks)})")
+    admissible = lambda chosen: len({members[i].architecture for i in chosen} - {''}) >= min_architectures
     val = [m.val for m in members]
     if selection == 'greedy': chosen, path = select_greedy(val, labels['val'], admissible)
     else: chosen, path = (select_exhaustive(val, labels['val'], admissible=admissible) if selection == 'exhaustive' else list(range(len(members)))), None
