@@ -101,6 +101,7 @@ def select_exhaustive(probs:list, # validation probabilities, one array per run
     for subset in subsets:  # by size, then in order: a later subset must be strictly better
         accuracy = average_accuracy(probs, labels, subset)
         if accuracy > best_accuracy: best, best_accuracy = list(subset), accuracy
+    if best is None: raise FermaskError(f"no set of the {len(probs)} runs is admissible")
     return best
 
 # %% ../nbs/18_ensemble.ipynb #5007dc72
@@ -115,9 +116,9 @@ def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or g
     if out is not None: out = writable(out, folder=True)
     members, labels = load_members(runs, tta)
     networks = sorted({m.architecture for m in members} - {''})  # a run without a record's model is of no known architecture
-    if len(networks) < min_architectures:
+    if min_architectures > 1 and len(networks) < min_architectures:
         raise FermaskError(f"min_architectures {min_architectures}: the runs hold {len(networks)} known architecture{'s' * (len(networks) != 1)} ({', '.join(networks)})")
-    admissible = lambda chosen: len({members[i].architecture for i in chosen} - {''}) >= min_architectures
+    admissible = lambda chosen: min_architectures <= 1 or len({members[i].architecture for i in chosen} - {''}) >= min_architectures
     val = [m.val for m in members]
     if selection == 'greedy': chosen, path = select_greedy(val, labels['val'], admissible)
     else: chosen, path = (select_exhaustive(val, labels['val'], admissible=admissible) if selection == 'exhaustive' else list(range(len(members)))), None

@@ -12,20 +12,23 @@ import numpy as np
 import pandas as pd
 
 from .data import EMOTIONS
+from .errors import FermaskError
 from .evaluation import load_predictions, mcnemar, read_run_record
 from .training import RESULT_NEUTRAL, TrainConfig
 from .paper import PAPER_ACCURACY, architecture
 
 # %% auto #0
-__all__ = ['ended_by', 'load_records', 'ablation_table', 'ablation_pairs', 'test_predictions', 'ablation_tests',
-           'per_class_recall', 'per_class_observation', 'paired_bootstrap_over_seeds', 'ablation_summary']
+__all__ = ['ended_by', 'load_records', 'check_one_run_per_seed', 'ablation_table', 'ablation_pairs', 'test_predictions',
+           'ablation_tests', 'per_class_recall', 'per_class_observation', 'paired_bootstrap_over_seeds',
+           'ablation_summary']
 
 # %% ../nbs/11_report.ipynb #7e14e7b9
 def ended_by(record:dict) -> str:
     "How a recorded run ended: 'all epochs', 'early stopping' or 'its time cap'."
     cfg, training = record['config'], record['training']
     if training['epochs_run'] >= cfg['epochs']: return 'all epochs'
-    if cfg.get('early_stop') and training['epochs_run'] - training['best_epoch'] >= cfg['early_stop']: return 'early stopping'
+    best = training.get('best_epoch')  # None: no best epoch was saved
+    if cfg.get('early_stop') and best is not None and training['epochs_run'] - best >= cfg['early_stop']: return 'early stopping'
     return 'its time cap'
 
 def load_records(results:str|Path='results', # the folder holding <profile>/<run-id>/run.json
@@ -49,8 +52,17 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
     return pd.DataFrame(rows)
 
 # %% ../nbs/11_report.ipynb #5f627c53
+def check_one_run_per_seed(records:pd.DataFrame):
+    "Refuse two runs of one model with one profile, recipe and seed (a run its time cap cut short and its rerun without one): a seed counts once."
+    twins = records[records.duplicated(['profile', 'recipe', 'model', 'seed'], keep=False)]
+    if not len(twins): return
+    first = twins.iloc[0]
+    same = twins[(twins.profile == first.profile) & (twins.recipe == first.recipe) & (twins.model == first.model) & (twins.seed == first.seed)]
+    raise FermaskError(f"{' and '.join(same.path)}: runs of {first.model} with one recipe and seed {first.seed}: keep one of them")
+
 def ablation_table(records:pd.DataFrame) -> pd.DataFrame:
     "Mean and standard deviation over seeds of val and test accuracy, per profile, recipe and architecture, and how many runs a time cap cut short."
+    check_one_run_per_seed(records)
     groups = records.groupby(['profile', 'recipe', 'architecture', 'model'], sort=False)
     table = groups.agg(seeds=('seed', 'nunique'), cut_short=('ended', lambda e: int((e == 'its time cap').sum())),
                        val_mean=('val', 'mean'), test_mean=('test', 'mean'),
@@ -61,6 +73,7 @@ def ablation_table(records:pd.DataFrame) -> pd.DataFrame:
 
 def ablation_pairs(records:pd.DataFrame) -> list[tuple]:
     "(profile, recipe, seed, masked run, plain run) for every seed of a recipe that has a ResMaskingNet and a ResNet-34 run; other networks in the group are left out."
+    check_one_run_per_seed(records)
     pairs = []
     for (profile, recipe, seed), runs in records.groupby(['profile', 'recipe', 'seed']):
         by_arch = {r.architecture: r for r in runs.itertuples()}

@@ -103,10 +103,10 @@ def accuracy_text(runs:pd.DataFrame, # runs of one group
     values = runs[column]
     return f"{values.iloc[0]:.2f}" if len(values) == 1 else f"{values.mean():.2f}\u00a0±\u00a0{values.std():.2f}"  # unbroken
 
-def minutes_text(runs:pd.DataFrame, # runs of one group
+def minutes_text(runs:pd.DataFrame, # runs, e.g. the seeds of one group
                 ) -> str:
-    "The runs' training minutes: one number, or their range over seeds (a run on a slower day shows, instead of hiding in a mean)."
-    low, high = round(runs.train_minutes.min()), round(runs.train_minutes.max())
+    "The runs' training minutes: one number, or their range (a run on a slower day shows, instead of hiding in a mean); tenths under 10."
+    low, high = (f"{m:.1f}" if m < 10 else f"{m:.0f}" for m in (runs.train_minutes.min(), runs.train_minutes.max()))
     return f"{low} min" if low == high else f"{low}-{high} min"
 
 def count_text(n:int, noun:str) -> str:
