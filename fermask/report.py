@@ -54,10 +54,11 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
 # %% ../nbs/11_report.ipynb #5f627c53
 def check_one_run_per_seed(records:pd.DataFrame):
     "Refuse two runs of one model with one profile, recipe and seed (a run its time cap cut short and its rerun without one): a seed counts once."
-    twins = records[records.duplicated(['profile', 'recipe', 'model', 'seed'], keep=False)]
+    key = ['profile', 'recipe', 'model', 'seed']
+    twins = records[records.duplicated(key, keep=False)]
     if not len(twins): return
     first = twins.iloc[0]
-    same = twins[(twins.profile == first.profile) & (twins.recipe == first.recipe) & (twins.model == first.model) & (twins.seed == first.seed)]
+    same = twins[(twins[key] == first[key]).all(axis=1)]
     raise FermaskError(f"{' and '.join(same.path)}: runs of {first.model} with one recipe and seed {first.seed}: keep one of them")
 
 def ablation_table(records:pd.DataFrame) -> pd.DataFrame:
