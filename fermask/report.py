@@ -40,7 +40,7 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
         test, val = r['metrics']['test'], r['metrics']['val']
         config = {**asdict(TrainConfig()), **r['config']}  # a field added since the record was written: its default, which is what the code did before
         rows.append({'profile': r['profile'], 'run': r['run_id'], 'architecture': architecture(r['model']),
-                     'model': r['model']['name'], 'seed': config['seed'], 'size': config['size'],
+                     'model': r['model']['name'], 'model_args': json.dumps(config['model_args'], sort_keys=True), 'seed': config['seed'], 'size': config['size'],
                      'epochs': r['training']['epochs_run'], 'parameters': r['parameters']['unique'] if r.get('parameters') else None,
                      'val': 100 * val['tta_none']['accuracy'], 'test': 100 * test['tta_none']['accuracy'],
                      'test_ci_low': 100 * test['tta_none']['accuracy_ci95'][0], 'test_ci_high': 100 * test['tta_none']['accuracy_ci95'][1],
@@ -53,8 +53,8 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
 
 # %% ../nbs/11_report.ipynb #5f627c53
 def check_one_run_per_seed(records:pd.DataFrame):
-    "Refuse two runs of one model with one profile, recipe and seed (a run its time cap cut short and its rerun without one): a seed counts once."
-    key = ['profile', 'recipe', 'model', 'seed']
+    "Refuse two runs of one model (name and arguments) with one profile, recipe and seed (a run its time cap cut short and its rerun without one): a seed counts once."
+    key = ['profile', 'recipe', 'model', 'model_args', 'seed']
     twins = records[records.duplicated(key, keep=False)]
     if not len(twins): return
     first = twins.iloc[0]
@@ -62,9 +62,9 @@ def check_one_run_per_seed(records:pd.DataFrame):
     raise FermaskError(f"{' and '.join(same.path)}: runs of {first.model} with one recipe and seed {first.seed}: keep one of them")
 
 def ablation_table(records:pd.DataFrame) -> pd.DataFrame:
-    "Mean and standard deviation over seeds of val and test accuracy, per profile, recipe and architecture, and how many runs a time cap cut short."
+    "Mean and standard deviation over seeds of val and test accuracy, per profile, recipe and model (name and arguments), and how many runs a time cap cut short."
     check_one_run_per_seed(records)
-    groups = records.groupby(['profile', 'recipe', 'architecture', 'model'], sort=False)
+    groups = records.groupby(['profile', 'recipe', 'architecture', 'model', 'model_args'], sort=False)
     table = groups.agg(seeds=('seed', 'nunique'), cut_short=('ended', lambda e: int((e == 'its time cap').sum())),
                        val_mean=('val', 'mean'), test_mean=('test', 'mean'),
                        test_std=('test', 'std'), test_random_mean=('test_random', 'mean'),
@@ -73,10 +73,10 @@ def ablation_table(records:pd.DataFrame) -> pd.DataFrame:
     return table
 
 def ablation_pairs(records:pd.DataFrame) -> list[tuple]:
-    "(profile, recipe, seed, masked run, plain run) for every seed of a recipe that has a ResMaskingNet and a ResNet-34 run; other networks in the group are left out."
+    "(profile, recipe, seed, masked run, plain run) for every seed of a recipe that has a ResMaskingNet and a ResNet-34 run with the same model arguments (width, stem); other networks in the group are left out."
     check_one_run_per_seed(records)
     pairs = []
-    for (profile, recipe, seed), runs in records.groupby(['profile', 'recipe', 'seed']):
+    for (profile, recipe, _, seed), runs in records.groupby(['profile', 'recipe', 'model_args', 'seed']):
         by_arch = {r.architecture: r for r in runs.itertuples()}
         if {'ResMaskingNet', 'ResNet-34'} <= set(by_arch): pairs.append((profile, recipe, seed, by_arch['ResMaskingNet'], by_arch['ResNet-34']))
     return pairs
