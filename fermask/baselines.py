@@ -14,7 +14,7 @@ from .models import register_model, create, count_parameters, build_registered
 from .paper import PAPER_TABLE2
 
 # %% auto #0
-__all__ = ['check_input', 'with_registry_attributes', 'build_from_class', 'torchvision_model', 'vgg19', 'vgg19_bn',
+__all__ = ['check_input', 'with_registry_attributes', 'build_from_class', 'torchvision_model', 'vgg_e', 'vgg19', 'vgg19_bn',
            'efficientnet_b2', 'googlenet', 'resnet152', 'inception_v3', 'densenet121', 'ChannelAttention',
            'SpatialAttention', 'CBAM', 'resnet50_with', 'attach_cbam', 'cbam_resnet50', 'BAM', 'attach_bam',
            'bam_resnet50', 'PreActBottleneck', 'upsample_to', 'MaskLevel', 'SoftMaskBranch', 'AttentionModule',
@@ -68,16 +68,33 @@ def torchvision_model(name:str, # the registered name
     model = builder(weights=None, num_classes=num_classes, **(fixed or {}), **kwargs)
     return with_registry_attributes(model, name, gradcam_layer, num_classes=num_classes, in_size=in_size, **kwargs)
 
+# %% ../nbs/16_baselines.ipynb #5e1a7c20
+def vgg_e(weights:None=None, # torchvision's pretrained weights: none, fermask trains from scratch
+          num_classes:int=1000, # outputs of the classifier
+          batch_norm:bool=False, # batch norm after every convolution (`vgg19_bn`)
+          width:float=1.0, # scale of every convolution's channels (1: the paper's VGG19)
+          dropout:float=0.5, # dropout of the two hidden fully connected layers
+         ) -> tv.VGG:
+    "VGG configuration E (19 layers), its convolutions' channels scaled by `width`; at width 1, torchvision's `vgg19` (`vgg19_bn`)."
+    if not isinstance(width, (int, float)) or isinstance(width, bool) or not 0 < width <= 1:
+        raise FermaskError(f"width {width!r} must be a number in (0, 1] (1: the paper's VGG19)")
+    layers = [v if v == 'M' else max(8, round(v * width)) for v in tv.vgg.cfgs['E']]
+    model = tv.VGG(tv.vgg.make_layers(layers, batch_norm=batch_norm), num_classes=num_classes, dropout=dropout)
+    if layers[-2] != 512:  # torchvision's first fully connected layer expects 512 channels pooled to 7x7
+        model.classifier[0] = nn.Linear(layers[-2] * 7 * 7, 4096)
+        nn.init.normal_(model.classifier[0].weight, 0, 0.01); nn.init.zeros_(model.classifier[0].bias)
+    return model
+
 # %% ../nbs/16_baselines.ipynb #3f309b02
 @register_model
 def vgg19(**kwargs):
     "VGG-19 (configuration E, no batch norm), as in the authors' code."
-    return torchvision_model('vgg19', tv.vgg19, 'features', ('dropout',), **kwargs)
+    return torchvision_model('vgg19', vgg_e, 'features', ('width', 'dropout'), **kwargs)
 
 @register_model
 def vgg19_bn(**kwargs):
     "VGG-19 with batch norm after every convolution: trains from scratch where plain VGG-19 struggles."
-    return torchvision_model('vgg19_bn', tv.vgg19_bn, 'features', ('dropout',), **kwargs)
+    return torchvision_model('vgg19_bn', vgg_e, 'features', ('width', 'dropout'), fixed=dict(batch_norm=True), **kwargs)
 
 @register_model
 def efficientnet_b2(**kwargs):
@@ -92,8 +109,10 @@ def googlenet(**kwargs):
 
 @register_model
 def resnet152(**kwargs):
-    "ResNet-152 (He et al., 2016)."
-    return torchvision_model('resnet152', tv.resnet152, 'layer4', **kwargs)
+    "ResNet-152 (He et al., 2016); `width_per_group` (64) narrows its bottlenecks' 3x3 convolutions."
+    if not isinstance(kwargs.get('width_per_group', 64), int) or kwargs.get('width_per_group', 64) < 1:
+        raise FermaskError(f"width_per_group {kwargs['width_per_group']!r} must be a positive integer (64: the paper's ResNet-152)")
+    return torchvision_model('resnet152', tv.resnet152, 'layer4', ('width_per_group',), **kwargs)
 
 @register_model
 def inception_v3(**kwargs):

@@ -17,9 +17,9 @@ from .errors import FermaskError, writable
 __all__ = ['finite', 'parse_mapping', 'add_options', 'function_rows', 'config_rows', 'data_prepare', 'data_info', 'data_figures',
            'models_command', 'evaluate_command', 'config_file', 'train_command', 'parse_value', 'reproduce_command',
            'one_line_warnings', 'predict_command', 'benchmark_command', 'export_command', 'predict_options',
-           'export_options', 'ensemble_command', 'teach_command', 'data_ferplus', 'OneLineErrors', 'handler_calling',
-           'train_options', 'reproduce_options', 'ensemble_options', 'teach_options', 'build_parser', 'one_line_errors',
-           'main']
+           'export_options', 'ensemble_command', 'table2_command', 'teach_command', 'data_ferplus', 'OneLineErrors',
+           'handler_calling', 'train_options', 'reproduce_options', 'ensemble_options', 'teach_options', 'build_parser',
+           'one_line_errors', 'main']
 
 # %% ../nbs/20_cli.ipynb #425171ed
 def finite(text:str) -> float:
@@ -255,6 +255,14 @@ def ensemble_command(runs:list, # run record folders (results/<profile>/<run>) o
     print(ensemble_table(record).round(2).to_string(index=False))
     if out: print(f"wrote {Path(out)/'ensemble.json'}")
 
+def table2_command(profile:str='baselines', # the profile every network of Table II is trained under
+                   smaller:bool=True, # VGG19, ResNet-152 and ResMaskingNet at the smaller width that fits 2 CPU cores (--no-smaller: as the paper builds them)
+                   dry_run:bool=False, # only show the table and the commands still to run
+                  ):
+    "Train and evaluate every network of the paper's Table II that has no record yet, one after the other, and show the table beside the paper."
+    from fermask.experiments import reproduce_table2
+    print(reproduce_table2(profile, smaller, dry_run=dry_run).to_string(index=False, na_rep='to run'))
+
 def teach_command(checkpoints:list, # weights files written by fermask (runs' best.safetensors): the teacher's members
                   out:str, # the predictions .npz to write, e.g. results/teachers/<name>/train-tta_flip.npz
                   data:str='', # the FER2013 source ('' : found as for `data info`)
@@ -357,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     _command(commands, 'export', export_command, arguments=export_options)
     _command(commands, 'ensemble', ensemble_command, arguments=ensemble_options)
     _command(commands, 'teach', teach_command, arguments=teach_options)
+    _command(commands, 'table2', table2_command, positional=0)
     return parser
 
 @contextmanager

@@ -26,12 +26,12 @@ from .paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_PARAMETERS, architecture
 from .report import ended_by
 
 # %% auto #0
-__all__ = ['CPU_PROFILE', 'CPU_TEACHER', 'PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'PUBLIC_FIGURES', 'profile_config',
-           'TrainParameters', 'EvaluateParameters', 'ExplainParameters', 'DatasetParameters', 'ReportParameters',
-           'EnsembleParameters', 'step_parameters', 'notebook_config', 'run_id', 'experiments_dir', 'minutes_seconds',
-           'StepLines', 'run_notebook', 'git_commit', 'environment', 'learning_curves_figure', 'paper_network',
-           'protocol_differences', 'paper_comparison', 'comparison_text', 'run_title', 'write_record', 'command_line',
-           'reproduce']
+__all__ = ['CPU_PROFILE', 'CPU_TEACHER', 'PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'PUBLIC_FIGURES', 'BASELINES_SMALLER',
+           'BASELINES_INPUT', 'profile_config', 'TrainParameters', 'EvaluateParameters', 'ExplainParameters',
+           'DatasetParameters', 'ReportParameters', 'EnsembleParameters', 'step_parameters', 'notebook_config',
+           'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines', 'run_notebook', 'git_commit', 'environment',
+           'learning_curves_figure', 'paper_network', 'protocol_differences', 'paper_comparison', 'comparison_text',
+           'run_title', 'write_record', 'command_line', 'reproduce', 'table2_runs', 'reproduce_table2']
 
 # %% ../nbs/12_experiments.ipynb #a295be69
 CPU_PROFILE = dict(model='resmaskingnet_cpu', model_args={'zero_init_residual': True}, size=96, epochs=58, batch_size=64, lr=2e-3,
@@ -369,3 +369,36 @@ def reproduce(profile:str, # 'smoke', 'ablation', 'cpu', 'student', 'baselines' 
     if explain:
         run_notebook('explain', {'checkpoint': checkpoint, 'out': folder, 'seed': cfg.seed, 'data': cfg.data}, run_dir/'explain.ipynb', root)
     return write_record(profile, run, cfg, run_dir, record_dir, command, time.perf_counter() - t0, commit)
+
+# %% ../nbs/12_experiments.ipynb #7ab1e002
+BASELINES_SMALLER = {'vgg19': {'width': 0.5}, 'resnet152': {'width_per_group': 32}, 'resmaskingnet': {'width': 0.5}}  # over 45 minutes for 8 epochs on 2 CPU cores at full size
+BASELINES_INPUT = {'inception_v3': {'size': 75}}  # the smallest input the network takes
+
+def table2_runs(smaller:bool=True, # the networks of `BASELINES_SMALLER` at their smaller width
+               ) -> dict:
+    "Each network of the paper's Table II (ResMaskingNet included) with its `reproduce` overrides under the `baselines` profile."
+    runs = {}
+    for network, row in PAPER_TABLE2.items():
+        runs[network] = {'model': row['model'], **BASELINES_INPUT.get(row['model'], {})}
+        if smaller and row['model'] in BASELINES_SMALLER: runs[network]['model_args'] = BASELINES_SMALLER[row['model']]
+    return runs
+
+# %% ../nbs/12_experiments.ipynb #7ab1e005
+def reproduce_table2(profile:str='baselines', # the profile every network is trained under
+                     smaller:bool=True, # the networks of `BASELINES_SMALLER` at their smaller width
+                     root:str|Path|None=None, # where runs/ and results/ are (default: the project root)
+                     dry_run:bool=False, # only list the rows and which are still to run
+                    ) -> pd.DataFrame:
+    "Run `reproduce` for each network of Table II without a record under `profile`; one row per network: paper, ours, the command."
+    check_choice('profile', profile, PROFILES)
+    root = Path(root or project_root() or '.').absolute()
+    rows = []
+    for network, overrides in table2_runs(smaller).items():
+        run = run_id(profile, overrides)
+        record_file = root/'results'/profile/run/'run.json'
+        if not record_file.is_file() and not dry_run: reproduce(profile, overrides, run, root)
+        record = json.loads(record_file.read_text()) if record_file.is_file() else None
+        rows.append({'network': network, 'paper (%)': PAPER_TABLE2[network]['accuracy'],
+                     'ours (%)': round(100 * record['metrics']['test']['tta_none']['accuracy'], 2) if record else None,
+                     'command': record['command'] if record else command_line(profile, overrides, run)})
+    return pd.DataFrame(rows)

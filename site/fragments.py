@@ -93,7 +93,7 @@ def group_runs(records:pd.DataFrame, # `load_records(...)`
                group:pd.Series, # a row of `ablation_table(records)`
               ) -> pd.DataFrame:
     "The runs summarised by `group`, by seed."
-    same = (records.profile == group.profile) & (records.recipe == group.recipe) & (records.model == group.model)
+    same = (records.profile == group.profile) & (records.recipe == group.recipe) & (records.model == group.model) & (records.model_args == group.model_args)
     return records[same].sort_values('seed')
 
 def accuracy_text(runs:pd.DataFrame, # runs of one group
@@ -258,6 +258,11 @@ def rebuild_parameters(network:str, # a network of the paper's Table II
     with torch.device('meta'): n = count_parameters(create(PAPER_TABLE2[network]['model']))
     return f"{n['unique'] / 1e6:.1f}M parameters" + (f" ({n['paper'] / 1e6:.1f}M as the paper counts)" if n['paper'] != n['unique'] else '')
 
+def arguments_text(model_args:str, # a group's model arguments, as JSON
+                  ) -> str:
+    "The arguments a network was built with, in words ('width 0.5, '), or nothing for the registered defaults."
+    return ''.join(f"{name.replace('_', ' ')} {value}, " for name, value in json.loads(model_args).items())
+
 def comparison_table(records:pd.DataFrame, # `load_records(...)`
                      page_dir:Path, # the folder of the page the table is written on
                     ) -> str:
@@ -278,10 +283,34 @@ def comparison_table(records:pd.DataFrame, # `load_records(...)`
         others = len(mine) - 1
         rows.append({'network': arch, 'paper (%)': paper, 'ours (%)': f"{accuracy_text(runs)} ({count_text(len(runs), 'seed')})",
                      'with TTA (%)': accuracy_text(runs, 'test_random'), 'our protocol': f"`{group.profile}`, {r['size']}×{r['size']}, "
-                     f"{int(runs.epochs.max())} epochs, {r.parameters / 1e6:.1f}M parameters"
+                     f"{int(runs.epochs.max())} epochs, {arguments_text(group.model_args)}{r.parameters / 1e6:.1f}M parameters"
                      + (f"; {count_text(others, 'other recipe')} on [Experiments](experiments.qmd)" if others else ''),
                      'records by seed': record_links(runs, page_dir)})
     return pipe_table(rows, 'lrrrll')
+
+def one_recipe_table(records:pd.DataFrame, # `load_records(...)`
+                     page_dir:Path, # the folder of the page the table is written on
+                     profile:str='baselines', # the profile `fermask table2` trains every network under
+                    ) -> str:
+    "Table II under one recipe: each network of the paper under `profile`, ranked as in the paper and as ours rank on PrivateTest."
+    summary = ablation_table(records) if len(records) else pd.DataFrame(columns=['architecture', 'profile'])
+    summary = summary[summary.profile == profile]
+    groups = {arch: max(g.itertuples(), key=lambda r: (r.seeds, r.val_mean)) for arch, g in summary.groupby('architecture')}
+    rank = lambda value, values: 1 + sum(v > value for v in values)  # ties share a rank
+    paper_rank = {arch: rank(acc, PAPER_ACCURACY.values()) for arch, acc in PAPER_ACCURACY.items()}
+    our_rank = {arch: rank(g.test_mean, [h.test_mean for h in groups.values()]) for arch, g in groups.items()}
+    rows = []
+    for arch in PAPER_ACCURACY:
+        row = {'network': arch, 'paper (%)': f"{PAPER_ACCURACY[arch]:.2f}", "paper's rank": paper_rank[arch]}
+        if arch not in groups:
+            rows.append({**row, 'ours (%)': 'not run yet', 'our rank': '', 'built as': '', 'training': '', 'records by seed': ''})
+            continue
+        runs = group_runs(records, groups[arch])
+        r = runs.iloc[0]
+        rows.append({**row, 'ours (%)': f"{accuracy_text(runs)} ({count_text(len(runs), 'seed')})", 'our rank': f"{our_rank[arch]} of {len(groups)}",
+                     'built as': f"{r['size']}×{r['size']}, {arguments_text(r.model_args)}{r.parameters / 1e6:.1f}M parameters",
+                     'training': f"{minutes_text(runs)}, {int(runs.epochs.max())} epochs", 'records by seed': record_links(runs, page_dir)})
+    return pipe_table(rows, 'lrrrrlll')
 
 def ensemble_table(results:Path, # the folder of the run records; an ensemble's record is an `ensemble.json` in it
                    page_dir:Path, # the folder of the page the table is written on
@@ -586,6 +615,7 @@ def write_fragments(root:str|Path='.', # the project root
         'home-photo.md': public_figure(records, run, 'photo.png', "The Masking Blocks at work on a public-domain photograph (Grace Hopper's portrait, which "
                                        "Matplotlib ships): the prediction, its Grad-CAM and the mask of each of the four blocks", home),
         'results-table2.md': comparison_table(records, pages),
+        'results-table2-one-recipe.md': one_recipe_table(records, pages),
         'results-table3.md': ensemble_table(root/'results', pages),
         'results-ablation.md': ablation_fragment(records, pages),
         **shown,
