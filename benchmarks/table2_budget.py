@@ -4,7 +4,7 @@ For every network of the paper's Table II (ResMaskingNet included) as `fermask t
 (`fermask.experiments.table2_runs`: 48x48, Inception-v3 at 75x75; with --smaller, VGG19, ResNet-152 and
 ResMaskingNet at their smaller width), under the profile's batch, bf16 autocast and channels_last: its
 work per image (forward + backward) and the trainer's images/s over the second of two short epochs
-(`trainer_rate` of benchmarks/throughput.py), hence minutes per epoch of FER2013's 28,709 training
+(`trainer_rate` of benchmarks/throughput.py), hence minutes per epoch of FER2013's training
 faces (the batch loop only: validation, 3,589 faces forward, is not counted). The last lines add the
 networks up: minutes for the profile's epochs against the table's budget, and the networks whose run
 would pass the per-network limit: the ones to run at a stated smaller width or input size.
@@ -13,12 +13,12 @@ Run on an otherwise idle machine:  python benchmarks/table2_budget.py [--smaller
 import argparse, contextlib, io, os, platform
 from datetime import datetime, timezone
 import torch
+from fermask.cache import fer2013_splits
 from fermask.experiments import profile_config, table2_runs
 from fermask.models import create
 from fermask.training import set_determinism
 from throughput import flops_per_image, trainer_rate
 
-TRAINING_FACES = 28709
 BUDGET_MINUTES, NETWORK_MINUTES = 360, 45   # the whole table, and one network's run
 
 if __name__ == '__main__':
@@ -34,13 +34,14 @@ if __name__ == '__main__':
           f"{profile.epochs} epochs; {args.steps} timed batches per network")
     print(f"command: python benchmarks/table2_budget.py{' --smaller' if args.smaller else ''} --steps {args.steps}\n")
     print(f"{'network':16s} {'model':16s} {'arguments':26s} {'size':>4s} {'GFLOP/img':>9s} {'img/s':>7s} {'min/epoch':>9s} {f'min/{profile.epochs} epochs':>13s}")
+    training_faces = len(fer2013_splits()['train'])
     per_epoch = {}
     for network, run in table2_runs(args.smaller).items():
         size, model_args = run.get('size', profile.size), run.get('model_args', {})
         flops = flops_per_image(create(run['model'], in_size=size, **model_args), size, torch.device('cpu'))
         with contextlib.redirect_stdout(io.StringIO()):  # the trainer's epoch lines
             rate = trainer_rate(run['model'], model_args, size, profile.batch_size, args.steps, torch.device('cpu'))
-        per_epoch[network] = TRAINING_FACES / rate / 60
+        per_epoch[network] = training_faces / rate / 60
         print(f"{network:16s} {run['model']:16s} {str(model_args or ''):26s} {size:4d} {flops / 1e9:9.2f} {rate:7.1f} {per_epoch[network]:9.1f} "
               f"{profile.epochs * per_epoch[network]:13.0f}", flush=True)
     total = sum(per_epoch.values())

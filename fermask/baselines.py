@@ -65,19 +65,18 @@ def torchvision_model(name:str, # the registered name
     "A torchvision classifier built from scratch (`weights=None`) with the registry's attributes."
     for key in kwargs: check_choice('argument', key, ['num_classes', 'in_size', *options])
     check_input(name, num_classes, in_size, min_size)
-    model = builder(weights=None, num_classes=num_classes, **(fixed or {}), **kwargs)
+    model = builder(num_classes=num_classes, **(fixed or {}), **kwargs)  # torchvision's builders default to no pretrained weights
     return with_registry_attributes(model, name, gradcam_layer, num_classes=num_classes, in_size=in_size, **kwargs)
 
 # %% ../nbs/16_baselines.ipynb #5e1a7c20
-def vgg_e(weights:None=None, # torchvision's pretrained weights: none, fermask trains from scratch
-          num_classes:int=1000, # outputs of the classifier
+def vgg_e(num_classes:int=1000, # outputs of the classifier
           batch_norm:bool=False, # batch norm after every convolution (`vgg19_bn`)
-          width:float=1.0, # scale of every convolution's channels (1: the paper's VGG19)
+          width:float=1.0, # scale of every convolution's channels, each kept at 8 or more (1: the paper's VGG19)
           dropout:float=0.5, # dropout of the two hidden fully connected layers
          ) -> tv.VGG:
-    "VGG configuration E (19 layers), its convolutions' channels scaled by `width`; at width 1, torchvision's `vgg19` (`vgg19_bn`)."
-    if not isinstance(width, (int, float)) or isinstance(width, bool) or not 0 < width <= 1:
-        raise FermaskError(f"width {width!r} must be a number in (0, 1] (1: the paper's VGG19)")
+    "VGG configuration E (19 layers) from scratch, its convolutions' channels scaled by `width`; at width 1, torchvision's `vgg19` (`vgg19_bn`)."
+    if not isinstance(width, (int, float)) or isinstance(width, bool) or not width > 0:
+        raise FermaskError(f"width {width!r} must be a positive number (1: the paper's VGG19)")
     layers = [v if v == 'M' else max(8, round(v * width)) for v in tv.vgg.cfgs['E']]
     model = tv.VGG(tv.vgg.make_layers(layers, batch_norm=batch_norm), num_classes=num_classes, dropout=dropout)
     if layers[-2] != 512:  # torchvision's first fully connected layer expects 512 channels pooled to 7x7
@@ -110,8 +109,9 @@ def googlenet(**kwargs):
 @register_model
 def resnet152(**kwargs):
     "ResNet-152 (He et al., 2016); `width_per_group` (64) narrows its bottlenecks' 3x3 convolutions."
-    if not isinstance(kwargs.get('width_per_group', 64), int) or kwargs.get('width_per_group', 64) < 1:
-        raise FermaskError(f"width_per_group {kwargs['width_per_group']!r} must be a positive integer (64: the paper's ResNet-152)")
+    width = kwargs.get('width_per_group', 64)
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        raise FermaskError(f"width_per_group {width!r} must be a positive integer (64: the paper's ResNet-152)")
     return torchvision_model('resnet152', tv.resnet152, 'layer4', ('width_per_group',), **kwargs)
 
 @register_model

@@ -255,13 +255,12 @@ def ensemble_command(runs:list, # run record folders (results/<profile>/<run>) o
     print(ensemble_table(record).round(2).to_string(index=False))
     if out: print(f"wrote {Path(out)/'ensemble.json'}")
 
-def table2_command(profile:str='baselines', # the profile every network of Table II is trained under
-                   smaller:bool=True, # VGG19, ResNet-152 and ResMaskingNet at the smaller width that fits 2 CPU cores (--no-smaller: as the paper builds them)
+def table2_command(smaller:bool=True, # VGG19, ResNet-152 and ResMaskingNet at the smaller width that fits 2 CPU cores (--no-smaller: as the paper builds them)
                    dry_run:bool=False, # only show the table and the commands still to run
                   ):
-    "Train and evaluate every network of the paper's Table II that has no record yet, one after the other, and show the table beside the paper."
+    "Train and evaluate every network of the paper's Table II that has no record yet under the `baselines` profile, one after the other, and show the table beside the paper."
     from fermask.experiments import reproduce_table2
-    print(reproduce_table2(profile, smaller, dry_run=dry_run).to_string(index=False, na_rep='to run'))
+    print(reproduce_table2(smaller, dry_run=dry_run).to_string(index=False, na_rep='to run'))
 
 def teach_command(checkpoints:list, # weights files written by fermask (runs' best.safetensors): the teacher's members
                   out:str, # the predictions .npz to write, e.g. results/teachers/<name>/train-tta_flip.npz

@@ -384,13 +384,12 @@ def table2_runs(smaller:bool=True, # the networks of `BASELINES_SMALLER` at thei
     return runs
 
 # %% ../nbs/12_experiments.ipynb #7ab1e005
-def reproduce_table2(profile:str='baselines', # the profile every network is trained under
-                     smaller:bool=True, # the networks of `BASELINES_SMALLER` at their smaller width
+def reproduce_table2(smaller:bool=True, # the networks of `BASELINES_SMALLER` at their smaller width
                      root:str|Path|None=None, # where runs/ and results/ are (default: the project root)
                      dry_run:bool=False, # only list the rows and which are still to run
                     ) -> pd.DataFrame:
-    "Run `reproduce` for each network of Table II without a record under `profile`; one row per network: paper, ours, the command."
-    check_choice('profile', profile, PROFILES)
+    "Run `reproduce` for each network of Table II without a record under the `baselines` profile; one row per network: paper, ours, the command."
+    profile = 'baselines'
     root = Path(root or project_root() or '.').absolute()
     rows = []
     for network, overrides in table2_runs(smaller).items():

@@ -18,9 +18,9 @@ from .training import RESULT_NEUTRAL, TrainConfig
 from .paper import PAPER_ACCURACY, architecture
 
 # %% auto #0
-__all__ = ['ended_by', 'load_records', 'check_one_run_per_seed', 'ablation_table', 'ablation_pairs', 'test_predictions',
-           'ablation_tests', 'per_class_recall', 'per_class_observation', 'paired_bootstrap_over_seeds',
-           'ablation_summary']
+__all__ = ['ended_by', 'recipe_of', 'load_records', 'check_one_run_per_seed', 'ablation_table', 'ablation_pairs',
+           'test_predictions', 'ablation_tests', 'per_class_recall', 'per_class_observation',
+           'paired_bootstrap_over_seeds', 'ablation_summary']
 
 # %% ../nbs/11_report.ipynb #7e14e7b9
 def ended_by(record:dict) -> str:
@@ -31,6 +31,12 @@ def ended_by(record:dict) -> str:
     if cfg.get('early_stop') and best is not None and training['epochs_run'] - best >= cfg['early_stop']: return 'early stopping'
     return 'its time cap'
 
+def recipe_of(config:dict|TrainConfig, # a run's training configuration, every field present
+             ) -> str:
+    "The recipe of a run, as JSON: its configuration without the network, the seed, a time cap (a limit of the machine) and what cannot change its numbers."
+    config = asdict(config) if isinstance(config, TrainConfig) else config
+    return json.dumps({k: v for k, v in config.items() if k not in ('model', 'model_args', 'seed', 'max_minutes', *RESULT_NEUTRAL)}, sort_keys=True)
+
 def load_records(results:str|Path='results', # the folder holding <profile>/<run-id>/run.json
                 ) -> pd.DataFrame:
     "One row per run record: what ran, how long, and its accuracies (in %)."
@@ -40,21 +46,23 @@ def load_records(results:str|Path='results', # the folder holding <profile>/<run
         test, val = r['metrics']['test'], r['metrics']['val']
         config = {**asdict(TrainConfig()), **r['config']}  # a field added since the record was written: its default, which is what the code did before
         rows.append({'profile': r['profile'], 'run': r['run_id'], 'architecture': architecture(r['model']),
-                     'model': r['model']['name'], 'model_args': json.dumps(config['model_args'], sort_keys=True), 'seed': config['seed'], 'size': config['size'],
+                     'model': r['model']['name'], 'model_args': json.dumps(config['model_args'], sort_keys=True),
+                     'build': json.dumps({k: v for k, v in r['model'].items() if k != 'name'}, sort_keys=True),
+                     'trunk': json.dumps({k: v for k, v in r['model'].items() if k not in ('name', 'mask_depths')}, sort_keys=True), 'seed': config['seed'], 'size': config['size'],
                      'epochs': r['training']['epochs_run'], 'parameters': r['parameters']['unique'] if r.get('parameters') else None,
                      'val': 100 * val['tta_none']['accuracy'], 'test': 100 * test['tta_none']['accuracy'],
                      'test_ci_low': 100 * test['tta_none']['accuracy_ci95'][0], 'test_ci_high': 100 * test['tta_none']['accuracy_ci95'][1],
                      'test_flip': 100 * test['tta_flip']['accuracy'], 'test_random': 100 * test['tta_random']['accuracy'],
                      'train_minutes': r['training']['train_minutes'], 'device': r['environment']['device'],
                      'ended': ended_by(r),
-                     'recipe': json.dumps({k: v for k, v in config.items() if k not in ('model', 'model_args', 'seed', 'max_minutes', *RESULT_NEUTRAL)}, sort_keys=True),
+                     'recipe': recipe_of(config),
                      'command': r['command'], 'path': str(path.parent)})
     return pd.DataFrame(rows)
 
 # %% ../nbs/11_report.ipynb #5f627c53
 def check_one_run_per_seed(records:pd.DataFrame):
-    "Refuse two runs of one model (name and arguments) with one profile, recipe and seed (a run its time cap cut short and its rerun without one): a seed counts once."
-    key = ['profile', 'recipe', 'model', 'model_args', 'seed']
+    "Refuse two runs of one network (name and build) with one profile, recipe and seed (a run its time cap cut short and its rerun without one): a seed counts once."
+    key = ['profile', 'recipe', 'model', 'build', 'seed']
     twins = records[records.duplicated(key, keep=False)]
     if not len(twins): return
     first = twins.iloc[0]
@@ -62,10 +70,10 @@ def check_one_run_per_seed(records:pd.DataFrame):
     raise FermaskError(f"{' and '.join(same.path)}: runs of {first.model} with one recipe and seed {first.seed}: keep one of them")
 
 def ablation_table(records:pd.DataFrame) -> pd.DataFrame:
-    "Mean and standard deviation over seeds of val and test accuracy, per profile, recipe and model (name and arguments), and how many runs a time cap cut short."
+    "Mean and standard deviation over seeds of val and test accuracy, per profile, recipe and network (name and build), and how many runs a time cap cut short."
     check_one_run_per_seed(records)
-    groups = records.groupby(['profile', 'recipe', 'architecture', 'model', 'model_args'], sort=False)
-    table = groups.agg(seeds=('seed', 'nunique'), cut_short=('ended', lambda e: int((e == 'its time cap').sum())),
+    groups = records.groupby(['profile', 'recipe', 'architecture', 'model', 'build'], sort=False)
+    table = groups.agg(model_args=('model_args', 'first'), trunk=('trunk', 'first'), seeds=('seed', 'nunique'), cut_short=('ended', lambda e: int((e == 'its time cap').sum())),
                        val_mean=('val', 'mean'), test_mean=('test', 'mean'),
                        test_std=('test', 'std'), test_random_mean=('test_random', 'mean'),
                        parameters=('parameters', 'first'), train_minutes=('train_minutes', 'mean')).reset_index()
@@ -73,12 +81,12 @@ def ablation_table(records:pd.DataFrame) -> pd.DataFrame:
     return table
 
 def ablation_pairs(records:pd.DataFrame) -> list[tuple]:
-    "(profile, recipe, seed, masked run, plain run) for every seed of a recipe that has a ResMaskingNet and a ResNet-34 run with the same model arguments (width, stem); other networks in the group are left out."
+    "(profile, recipe, trunk, seed, masked run, plain run) for every seed of a recipe that has a ResMaskingNet and a ResNet-34 run built alike but for the masks (`trunk`: width, stem, input); other networks in the group are left out."
     check_one_run_per_seed(records)
     pairs = []
-    for (profile, recipe, _, seed), runs in records.groupby(['profile', 'recipe', 'model_args', 'seed']):
+    for (profile, recipe, trunk, seed), runs in records.groupby(['profile', 'recipe', 'trunk', 'seed']):
         by_arch = {r.architecture: r for r in runs.itertuples()}
-        if {'ResMaskingNet', 'ResNet-34'} <= set(by_arch): pairs.append((profile, recipe, seed, by_arch['ResMaskingNet'], by_arch['ResNet-34']))
+        if {'ResMaskingNet', 'ResNet-34'} <= set(by_arch): pairs.append((profile, recipe, trunk, seed, by_arch['ResMaskingNet'], by_arch['ResNet-34']))
     return pairs
 
 def test_predictions(run) -> tuple[np.ndarray, np.ndarray]:
@@ -87,12 +95,12 @@ def test_predictions(run) -> tuple[np.ndarray, np.ndarray]:
     return probs.argmax(1), labels
 
 def ablation_tests(records:pd.DataFrame) -> pd.DataFrame:
-    "Per profile, recipe and seed: both architectures' test accuracy and McNemar's test between them."
+    "Per profile, recipe, trunk and seed: both networks' test accuracy and McNemar's test between them."
     rows = []
-    for profile, recipe, seed, masked, plain in ablation_pairs(records):
+    for profile, recipe, trunk, seed, masked, plain in ablation_pairs(records):
         (a, labels), (b, _) = test_predictions(masked), test_predictions(plain)
         test = mcnemar(labels, a, b)
-        rows.append({'profile': profile, 'recipe': recipe, 'seed': seed, 'ResMaskingNet': masked.test, 'ResNet-34': plain.test,
+        rows.append({'profile': profile, 'recipe': recipe, 'trunk': trunk, 'seed': seed, 'ResMaskingNet': masked.test, 'ResNet-34': plain.test,
                      'difference': masked.test - plain.test,
                      'only_masked_right': test['b'], 'only_plain_right': test['c'], 'mcnemar_p': test['p_value']})
     return pd.DataFrame(rows)
@@ -129,18 +137,18 @@ def paired_bootstrap_over_seeds(differences:list[np.ndarray], # per seed: each t
     return 100 * low, 100 * high
 
 def ablation_summary(records:pd.DataFrame) -> pd.DataFrame:
-    "Per profile and recipe: seeds paired, the masks' mean gain (points) with its two-level bootstrap interval, both networks' size and minutes."
+    "Per profile, recipe and trunk: seeds paired, the masks' mean gain (points) with its two-level bootstrap interval, both networks' size and minutes."
     groups = {}
-    for profile, recipe, seed, masked, plain in ablation_pairs(records): groups.setdefault((profile, recipe), []).append((masked, plain))
+    for profile, recipe, trunk, seed, masked, plain in ablation_pairs(records): groups.setdefault((profile, recipe, trunk), []).append((masked, plain))
     rows = []
-    for (profile, recipe), pairs in groups.items():
+    for (profile, recipe, trunk), pairs in groups.items():
         differences = []
         for masked, plain in pairs:
             (a, labels), (b, _) = test_predictions(masked), test_predictions(plain)
             differences.append((a == labels).astype(float) - (b == labels))
         low, high = paired_bootstrap_over_seeds(differences)
         masked, plain = (pd.DataFrame([pair[i] for pair in pairs]) for i in (0, 1))
-        rows.append({'profile': profile, 'recipe': recipe, 'seeds': len(pairs),
+        rows.append({'profile': profile, 'recipe': recipe, 'trunk': trunk, 'seeds': len(pairs),
                      'ResMaskingNet': masked.test.mean(), 'ResNet-34': plain.test.mean(),
                      'difference': 100 * np.mean([d.mean() for d in differences]), 'ci_low': low, 'ci_high': high,
                      'parameters_masked': masked.parameters.iloc[0], 'parameters_plain': plain.parameters.iloc[0],

@@ -19,8 +19,8 @@ import torch
 from fermask.errors import FermaskError, atomic_write, check_choice
 from fermask.cache import load_fer2013
 from fermask.paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_ENSEMBLE_ACCURACY, PAPER_PARAMETERS
-from fermask.report import load_records, ablation_table, ablation_summary, ablation_tests, per_class_recall, per_class_observation, ended_by
-from fermask.experiments import PROFILES, profile_config, protocol_differences
+from fermask.report import load_records, recipe_of, ablation_table, ablation_summary, ablation_tests, per_class_recall, per_class_observation, ended_by
+from fermask.experiments import PROFILES, profile_config, protocol_differences, table2_runs
 from fermask.models import create, count_parameters
 from fermask.checkpoints import BUNDLED_WEIGHTS, read_weights
 from fermask.evaluation import read_run_record
@@ -93,7 +93,7 @@ def group_runs(records:pd.DataFrame, # `load_records(...)`
                group:pd.Series, # a row of `ablation_table(records)`
               ) -> pd.DataFrame:
     "The runs summarised by `group`, by seed."
-    same = (records.profile == group.profile) & (records.recipe == group.recipe) & (records.model == group.model) & (records.model_args == group.model_args)
+    same = (records.profile == group.profile) & (records.recipe == group.recipe) & (records.model == group.model) & (records.build == group.build)
     return records[same].sort_values('seed')
 
 def accuracy_text(runs:pd.DataFrame, # runs of one group
@@ -258,10 +258,11 @@ def rebuild_parameters(network:str, # a network of the paper's Table II
     with torch.device('meta'): n = count_parameters(create(PAPER_TABLE2[network]['model']))
     return f"{n['unique'] / 1e6:.1f}M parameters" + (f" ({n['paper'] / 1e6:.1f}M as the paper counts)" if n['paper'] != n['unique'] else '')
 
-def arguments_text(model_args:str, # a group's model arguments, as JSON
-                  ) -> str:
-    "The arguments a network was built with, in words ('width 0.5, '), or nothing for the registered defaults."
-    return ''.join(f"{name.replace('_', ' ')} {value}, " for name, value in json.loads(model_args).items())
+def build_text(run:pd.Series, # a row of `load_records`: one run of a group
+              ) -> str:
+    "How the network was built: input side, the arguments given beyond the registered model's own (`width=0.5`), parameters."
+    arguments = ', '.join(f"`{name}={json.dumps(value)}`" for name, value in json.loads(run.model_args).items())
+    return f"{run['size']}×{run['size']}, {arguments + ', ' if arguments else ''}{run.parameters / 1e6:.1f}M parameters"
 
 def comparison_table(records:pd.DataFrame, # `load_records(...)`
                      page_dir:Path, # the folder of the page the table is written on
@@ -282,20 +283,21 @@ def comparison_table(records:pd.DataFrame, # `load_records(...)`
         r = runs.iloc[0]
         others = len(mine) - 1
         rows.append({'network': arch, 'paper (%)': paper, 'ours (%)': f"{accuracy_text(runs)} ({count_text(len(runs), 'seed')})",
-                     'with TTA (%)': accuracy_text(runs, 'test_random'), 'our protocol': f"`{group.profile}`, {r['size']}×{r['size']}, "
-                     f"{int(runs.epochs.max())} epochs, {arguments_text(group.model_args)}{r.parameters / 1e6:.1f}M parameters"
-                     + (f"; {count_text(others, 'other recipe')} on [Experiments](experiments.qmd)" if others else ''),
+                     'with TTA (%)': accuracy_text(runs, 'test_random'), 'our protocol': f"`{group.profile}`, {int(runs.epochs.max())} epochs, {build_text(r)}"
+                     + (f"; {count_text(others, 'other group')} of runs (recipe or build) on [Experiments](experiments.qmd)" if others else ''),
                      'records by seed': record_links(runs, page_dir)})
     return pipe_table(rows, 'lrrrll')
 
 def one_recipe_table(records:pd.DataFrame, # `load_records(...)`
                      page_dir:Path, # the folder of the page the table is written on
-                     profile:str='baselines', # the profile `fermask table2` trains every network under
                     ) -> str:
-    "Table II under one recipe: each network of the paper under `profile`, ranked as in the paper and as ours rank on PrivateTest."
-    summary = ablation_table(records) if len(records) else pd.DataFrame(columns=['architecture', 'profile'])
-    summary = summary[summary.profile == profile]
-    groups = {arch: max(g.itertuples(), key=lambda r: (r.seeds, r.val_mean)) for arch, g in summary.groupby('architecture')}
+    "Table II as `fermask table2` trains it: each network of the paper under the `baselines` recipe, ranked as in the paper and as ours rank on PrivateTest."
+    summary = ablation_table(records) if len(records) else pd.DataFrame(columns=['architecture', 'profile', 'model', 'model_args', 'recipe'])
+    groups = {}
+    for network, overrides in table2_runs().items():  # only the runs `fermask table2` makes: its recipe, input and widths
+        made = summary[(summary.profile == 'baselines') & (summary.model == overrides['model']) & (summary.recipe == recipe_of(profile_config('baselines', overrides)))
+                       & (summary.model_args == json.dumps(overrides.get('model_args', {}), sort_keys=True))]
+        if len(made): groups[network] = made.iloc[0]
     rank = lambda value, values: 1 + sum(v > value for v in values)  # ties share a rank
     paper_rank = {arch: rank(acc, PAPER_ACCURACY.values()) for arch, acc in PAPER_ACCURACY.items()}
     our_rank = {arch: rank(g.test_mean, [h.test_mean for h in groups.values()]) for arch, g in groups.items()}
@@ -308,7 +310,7 @@ def one_recipe_table(records:pd.DataFrame, # `load_records(...)`
         runs = group_runs(records, groups[arch])
         r = runs.iloc[0]
         rows.append({**row, 'ours (%)': f"{accuracy_text(runs)} ({count_text(len(runs), 'seed')})", 'our rank': f"{our_rank[arch]} of {len(groups)}",
-                     'built as': f"{r['size']}×{r['size']}, {arguments_text(r.model_args)}{r.parameters / 1e6:.1f}M parameters",
+                     'built as': build_text(r),
                      'training': f"{minutes_text(runs)}, {int(runs.epochs.max())} epochs", 'records by seed': record_links(runs, page_dir)})
     return pipe_table(rows, 'lrrrrlll')
 
@@ -340,8 +342,8 @@ def ablation_fragment(records:pd.DataFrame, # `load_records(...)`
     summary, overall = ablation_table(records), ablation_summary(records)
     parts = []
     for o in sorted(overall.itertuples(), key=lambda o: fidelity(o.profile)):
-        pairs = tests[(tests.profile == o.profile) & (tests.recipe == o.recipe)]
-        arms = summary[(summary.profile == o.profile) & (summary.recipe == o.recipe) & summary.architecture.isin(['ResMaskingNet', 'ResNet-34'])]
+        pairs = tests[(tests.profile == o.profile) & (tests.recipe == o.recipe) & (tests.trunk == o.trunk)]
+        arms = summary[(summary.profile == o.profile) & (summary.recipe == o.recipe) & (summary.trunk == o.trunk) & summary.architecture.isin(['ResMaskingNet', 'ResNet-34'])]
         groups = [(g, group_runs(records, g)) for g in arms.itertuples()]
         rows = [{'network': g.architecture, 'model': f"`{g.model}`", 'paper (%)': f"{g.paper:.2f}", 'ours (%)': accuracy_text(runs),
                  'seeds': len(runs), 'training': f"{int(runs.epochs.max())} epochs, {minutes_text(runs)}",
