@@ -12,7 +12,8 @@ from .errors import FermaskError
 
 # %% auto #0
 __all__ = ['MARGIN', 'BLAZEFACE_MODEL', 'BLAZEFACE_MARGIN', 'DETECTORS', 'to_bgr8', 'read_image', 'FaceDetector', 'HaarDetector',
-           'YuNetDetector', 'blend_overlapping', 'BlazeFaceDetector', 'WholeImage', 'make_detector', 'face_crops']
+           'YuNetDetector', 'blend_overlapping', 'exposed', 'BlazeFaceDetector', 'WholeImage', 'make_detector',
+           'face_crops']
 
 # %% ../nbs/14_faces.ipynb #c07b6216
 def to_bgr8(image:np.ndarray, # (H,W) gray, (H,W,1), (H,W,3) BGR or (H,W,4) BGRA; uint8, uint16 or float in [0,1]
@@ -145,6 +146,13 @@ def blend_overlapping(rows:np.ndarray, # (N,4+k): x, y, width, height, then k mo
         order = order[~group]
     return np.array(blended).reshape(-1, rows.shape[1]), np.array(best)
 
+# %% ../nbs/14_faces.ipynb #e7b0a002
+def exposed(image:np.ndarray, # uint8 BGR (H,W,3)
+           ) -> np.ndarray:
+    "`image` scaled so that its brightest 1% is white if that is darker than mid-grey (an underexposed photograph); otherwise `image` itself."
+    top = np.percentile(image[::4, ::4].max(axis=2), 99)
+    return image if top >= 128 else cv2.convertScaleAbs(image, alpha=255 / max(top, 1))
+
 # %% ../nbs/14_faces.ipynb #4896e100
 BLAZEFACE_MODEL = Path(fermask.__file__).parent/'weights'/'blazeface_full_range.tflite'  # bundled: MediaPipe's full-range BlazeFace
 BLAZEFACE_MARGIN = 0.14  # its boxes are tighter than the Haar cascade's: measured on FER2013 in the last section
@@ -186,6 +194,7 @@ class BlazeFaceDetector(FaceDetector):
         return np.hstack([centre - size / 2, size, eyes]) * side, scores[keep]
 
     def find(self, image:np.ndarray) -> np.ndarray:
+        image = exposed(image)
         found, scale, tile = [self.search(image)], 1, self.input_size
         while max(image.shape[:2]) > 2 * tile:   # small faces in a large image: 192-pixel tiles overlapping by half, at each halving
             height, width = image.shape[:2]
