@@ -24,6 +24,7 @@ from .data_figures import save_figure
 from .models import create
 from .paper import PAPER_TABLE2, PAPER_ACCURACY, PAPER_PARAMETERS, architecture
 from .report import ended_by
+from .evaluation import read_run_record
 
 # %% auto #0
 __all__ = ['CPU_PROFILE', 'CPU_TEACHER', 'PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'PUBLIC_FIGURES', 'BASELINES_SMALLER',
@@ -394,9 +395,9 @@ def reproduce_table2(smaller:bool=True, # the networks of `BASELINES_SMALLER` at
     rows = []
     for network, overrides in table2_runs(smaller).items():
         run = run_id(profile, overrides)
-        record_file = root/'results'/profile/run/'run.json'
-        if not record_file.is_file() and not dry_run: reproduce(profile, overrides, run, root)
-        record = json.loads(record_file.read_text()) if record_file.is_file() else None
+        folder = root/'results'/profile/run
+        if not (folder/'run.json').is_file() and not dry_run: reproduce(profile, overrides, run, root)
+        record = read_run_record(folder) if (folder/'run.json').is_file() else None  # a corrupt record: one line naming it
         rows.append({'network': network, 'paper (%)': PAPER_TABLE2[network]['accuracy'],
                      'ours (%)': round(100 * record['metrics']['test']['tta_none']['accuracy'], 2) if record else None,
                      'command': record['command'] if record else command_line(profile, overrides, run)})
