@@ -4,7 +4,7 @@
 
 # %% ../nbs/18_ensemble.ipynb #fb9530ef
 from __future__ import annotations
-import glob, itertools, json
+import glob, itertools, json, shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from .paper import PAPER_TABLE3, architecture
 
 # %% auto #0
 __all__ = ['SELECTIONS', 'Member', 'expand_runs', 'load_members', 'average_accuracy', 'select_greedy', 'select_exhaustive',
-           'ensemble_runs', 'ensemble_table']
+           'ensemble_command_line', 'ensemble_runs', 'ensemble_table']
 
 # %% ../nbs/18_ensemble.ipynb #72c44f7f
 SELECTIONS = ('greedy', 'exhaustive', 'all')
@@ -104,6 +104,15 @@ def select_exhaustive(probs:list, # validation probabilities, one array per run
     if best is None: raise FermaskError(f"no set of the {len(probs)} runs is admissible")
     return best
 
+# %% ../nbs/18_ensemble.ipynb #bb0bba9f
+def ensemble_command_line(runs:list, # run record folders or glob patterns of them, as given
+                          selection:str, tta:str, out:str|Path|None, min_architectures:int, # as `ensemble_runs` takes them
+                         ) -> str:
+    "The `fermask ensemble` command that makes the same ensemble."
+    options = [f"--selection {selection}", f"--tta {tta}"] + [f"--min-architectures {min_architectures}"] * (min_architectures > 1)
+    return ' '.join(['fermask ensemble', *map(shlex.quote, map(str, runs)), *options] + [f"--out {shlex.quote(str(out))}"] * (out is not None))
+
+
 # %% ../nbs/18_ensemble.ipynb #5007dc72
 def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or glob patterns of them
                   selection:str='greedy', # how members are chosen on validation: 'greedy', 'exhaustive' or 'all'
@@ -125,8 +134,9 @@ def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or g
     probs = {split: np.mean([getattr(members[i], split) for i in chosen], 0) for split in ('val', 'test')}
     right = probs['test'].argmax(1) == labels['test']
     best = max(range(len(members)), key=lambda i: average_accuracy(val, labels['val'], [i]))  # first of equals
+    strongest = max(chosen, key=lambda i: (members[i].test.argmax(1) == labels['test']).mean())  # with hindsight; first of equals
     record = {
-        'selection': selection, 'tta': tta, 'min_architectures': min_architectures, 'chosen': [members[i].name for i in chosen],
+        'command': ensemble_command_line(runs, selection, tta, out, min_architectures), 'selection': selection, 'tta': tta, 'min_architectures': min_architectures, 'chosen': [members[i].name for i in chosen],
         'ensemble': {'members': len(chosen), 'val_accuracy': average_accuracy(val, labels['val'], chosen),
                      'test_accuracy': float(right.mean()), 'test_accuracy_ci95': list(bootstrap_ci(right)),
                      'n_val': len(labels['val']), 'n_test': len(labels['test'])},
@@ -135,6 +145,8 @@ def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or g
                      'test_accuracy': float((m.test.argmax(1) == labels['test']).mean())} for i, m in enumerate(members)],
         'best_member_on_val': members[best].name,
         'mcnemar_vs_best_member': mcnemar(labels['test'], probs['test'].argmax(1), members[best].test.argmax(1)),
+        'best_chosen_member_on_test': {'run': members[strongest].name, 'test_accuracy': float((members[strongest].test.argmax(1) == labels['test']).mean()),
+                                       'mcnemar': mcnemar(labels['test'], probs['test'].argmax(1), members[strongest].test.argmax(1))},
         'greedy_path': path, 'paper_table3': PAPER_TABLE3,
     }
     if out is not None:

@@ -120,6 +120,13 @@ def ensemble_architectures(ensemble:dict, # an `ensemble.json`
     by_run = {f'{r.profile}/{r.run}': r.architecture for r in records.itertuples()} if len(records) else {}
     return {by_run.get(run, '?') for run in ensemble['chosen']}
 
+def ensemble_variety(ensemble:dict, # an `ensemble.json`
+                     records:pd.DataFrame, # `load_records(...)`
+                    ) -> str:
+    "'seeds' where an ensemble's members differ only in their seed (one build, one recipe), else 'seeds and recipes'."
+    chosen = records[(records.profile + '/' + records.run).isin(ensemble['chosen'])] if len(records) else records
+    return 'seeds' if len(chosen) == len(ensemble['chosen']) and chosen.build.nunique() == chosen.recipe.nunique() == 1 else 'seeds and recipes'
+
 def ensemble_records(results:Path, # the folder of the run records
                     ) -> list[tuple[Path, dict]]:
     "Every ensemble recorded under `results` (an `ensemble.json`, written by `fermask.ensemble`), with its path."
@@ -317,17 +324,23 @@ def one_recipe_table(records:pd.DataFrame, # `load_records(...)`
 def ensemble_table(results:Path, # the folder of the run records; an ensemble's record is an `ensemble.json` in it
                    page_dir:Path, # the folder of the page the table is written on
                   ) -> str:
-    "Table III: the paper's ensemble, then each of ours recorded under `results` (averaged softmax, members chosen on validation)."
+    "Table III: the paper's ensemble, then each of ours recorded under `results` (averaged softmax, members chosen on validation; most architectures first), beside its best member on test."
     rows = [{'ensemble': 'the paper: ResMaskingNet and six other CNNs, averaged', 'paper (%)': f"{PAPER_ENSEMBLE_ACCURACY:.2f}",
-             'ours (%)': '', 'record': ''}]
+             'ours (%)': '', 'its best member on test (%)': '', 'McNemar': '', 'command and record': ''}]
     records = load_records(results)
-    for path, record in ensemble_records(results):
-        kinds = ', '.join(sorted(ensemble_architectures(record, records)))
-        rows.append({'ensemble': f"ours: {record['ensemble']['members']} runs of {kinds}, averaged, chosen on validation ({record['selection']}): "
+    mixed_first = lambda e: (-len(ensemble_architectures(e[1], records)), e[0])   # Table III proper, then one architecture's
+    for path, record in sorted(ensemble_records(results), key=mixed_first):
+        kinds = sorted(ensemble_architectures(record, records))
+        what = f"{len(kinds)} architectures ({', '.join(kinds)})" if len(kinds) > 1 else f"{ensemble_variety(record, records)} of one architecture, {kinds[0]}"
+        best, e = record.get('best_chosen_member_on_test'), record['ensemble']
+        rows.append({'ensemble': f"ours: {count_text(e['members'], 'run')}, {what}; chosen on PublicTest ({record['selection']}): "
                                  + ', '.join(f"`{run}`" for run in record['chosen']),
-                     'ours (%)': f"{100 * record['ensemble']['test_accuracy']:.2f}", 'record': markdown_link('ensemble.json', path, page_dir)})
+                     'ours (%)': f"{100 * e['test_accuracy']:.2f} ({100 * e['test_accuracy_ci95'][0]:.1f}-{100 * e['test_accuracy_ci95'][1]:.1f})",
+                     'its best member on test (%)': f"`{best['run']}` {100 * best['test_accuracy']:.2f}" if best else 'not recorded',
+                     'McNemar': f"{best['mcnemar']['b']} faces only the ensemble gets right, {best['mcnemar']['c']} only the member; p = {best['mcnemar']['p_value']:.2g}" if best else '',
+                     'command and record': (f"`{record['command']}`, " if 'command' in record else '') + markdown_link('ensemble.json', path, page_dir)})
     if len(rows) == 1: rows[0]['ours (%)'] = 'not run yet'
-    return pipe_table(rows, 'lrrl')
+    return pipe_table(rows, 'lrrrll')
 
 # The ablation is the paper's core claim measured on identical recipes: per profile, each
 # architecture's mean over seeds, then each seed's pair of runs with McNemar's exact test on the
