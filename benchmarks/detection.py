@@ -6,8 +6,8 @@ height=/>` per face (every face boxed), and optionally `dogs.jpg`, a photograph 
 harder variants are made in memory: each face's lower half behind a skin-coloured hand, the photo
 turned by 15 and 30 degrees, scaled so that its faces are 24-32 pixels, darkened to a quarter.
 On the turned photos it also measures how often the bundled model gives a face the same label as
-on the upright photo, with the crop turned upright by the detector's eyes and without, and, as the
-ceiling, how often it does when the photo is only scaled by 0.9.
+on the upright photo, with the crop turned upright by the detector's eyes and without, and, for
+reference, how often it does when the photo is only scaled by 0.9 (how steady the labels are at all).
 `--timing` measures only end-to-end frames/s (detect + classify a 640x480 frame with one face,
 frame by frame), which is honest only on an idle machine; `--no-timing` skips it."""
 import argparse, os, platform, time, xml.etree.ElementTree as ET
@@ -93,36 +93,35 @@ def detection_table(photos, detectors:dict) -> None:
             cells.append(f"{hits}/{faces} {100 * hits / faces:3.0f}% FP {false}"); false_total += false
         print(f"{name:44s}" + ''.join(f"{c:>20s}" for c in cells) + f"{false_total:>10d}{(time.perf_counter() - start) / calls:>9.3f}", flush=True)
 
+def scaled(factor):
+    "The photo scaled by `factor`, and its boxes."
+    return lambda image, boxes: (cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA), boxes * factor)
+
 def label_agreement(photos, detector, classifier) -> None:
-    print(f"\nlabel agreement, bundled model, {detector}: faces found both upright and turned, same label on both")
-    for degrees in (15, 30):
-        same_upright = same_tilted = both = 0
-        for _, image, boxes in photos:
-            upright_boxes, upright_crops = detector.faces(image)
-            turned_image, turned_truth = turned(degrees)(image, boxes)
-            turned_boxes, eyes = detector.locate(turned_image)
-            straightened = face_crops(turned_image, turned_boxes, detector.margin, eyes=eyes)
-            as_tilted = face_crops(turned_image, turned_boxes, detector.margin)
-            before, after = matches(boxes, upright_boxes), matches(turned_truth, turned_boxes)
-            common = sorted(set(before) & set(after))
-            if not common: continue
-            label = lambda crops, rows: classifier(crops[rows]).argmax(1)
-            reference = label(upright_crops, [before[i] for i in common])
-            same_upright += (label(straightened, [after[i] for i in common]) == reference).sum()
-            same_tilted += (label(as_tilted, [after[i] for i in common]) == reference).sum()
-            both += len(common)
-        print(f"  turned {degrees}: {both} faces; crops turned upright by the eyes: {same_upright}/{both} = {100 * same_upright / both:.0f}% same label; "
-              f"crops left tilted: {same_tilted}/{both} = {100 * same_tilted / both:.0f}%")
-    same = both = 0   # the ceiling: no turn at all, the photo only scaled by 0.9, so each face is found and resampled a little differently
+    "How often a face keeps the label of its upright crop when the photo is turned, or only scaled by 0.9 (the reference), on the faces found in every version."
+    changes = {'turned 15': turned(15), 'turned 30': turned(30), 'not turned, scaled by 0.9 (the reference)': scaled(0.9)}
+    same, faces = {name: np.zeros(2, int) for name in changes}, 0
     for _, image, boxes in photos:
-        upright_boxes, upright_crops = detector.faces(image)
-        scaled_boxes, scaled_crops = detector.faces(cv2.resize(image, None, fx=0.9, fy=0.9, interpolation=cv2.INTER_AREA))
-        before, after = matches(boxes, upright_boxes), matches(boxes * 0.9, scaled_boxes)
-        common = sorted(set(before) & set(after))
+        found = {'upright': (boxes, image, *detector.locate(image))}
+        for name, change in changes.items():
+            changed, truth = change(image, boxes)
+            found[name] = (truth, changed, *detector.locate(changed))
+        pairs = {name: matches(truth, located) for name, (truth, _, located, _) in found.items()}
+        common = sorted(set.intersection(*(set(p) for p in pairs.values())))
         if not common: continue
-        same += (classifier(upright_crops[[before[i] for i in common]]).argmax(1) == classifier(scaled_crops[[after[i] for i in common]]).argmax(1)).sum()
-        both += len(common)
-    print(f"  not turned, the photo scaled by 0.9 (how steady the labels are at all): {both} faces, {same}/{both} = {100 * same / both:.0f}% same label")
+        def labels(name, upright=True):
+            _, changed, located, eyes = found[name]
+            crops = face_crops(changed, located[[pairs[name][i] for i in common]], detector.margin,
+                               eyes=eyes[[pairs[name][i] for i in common]] if upright else None)
+            return classifier(crops).argmax(1)
+        reference = labels('upright')
+        for name in changes: same[name] += (labels(name) == reference).sum(), (labels(name, upright=False) == reference).sum()
+        faces += len(common)
+    print(f"\nlabel agreement, bundled model, {detector}: on the {faces} faces found in the upright photo and in every changed one, "
+          f"how many keep the label of their upright crop")
+    for name, (upright, tilted) in same.items():
+        print(f"  {name:42s} crops turned upright by the eyes: {upright}/{faces} = {100 * upright / faces:.0f}%; "
+              f"left as found: {tilted}/{faces} = {100 * tilted / faces:.0f}%")
 
 def timing(detectors:dict, classifier, seconds:float=3.0) -> None:
     frame = benchmark_frame()

@@ -134,20 +134,24 @@ def blend_overlapping(rows:np.ndarray, # (N,4+k): x, y, width, height, then k mo
                       overlap:float=0.3, # intersection over union above which rows are one face
                      ) -> tuple[np.ndarray, np.ndarray]: # blended rows (M,4+k) and their best scores (M,)
     "Weighted non-maximum suppression (MediaPipe's): each group of rows overlapping the best one becomes their score-weighted mean, again until no two overlap."
+    weights = scores   # a blend weighs as much as the scores of all the rows in it
     while True:   # two blends of one face can still overlap (found in different tiles and scales): blend the blends
-        order, blended, best = np.argsort(-scores), [], []
+        order, blended, best, weight = np.argsort(-scores), [], [], []
         while len(order):
             x0, y0, w0, h0 = rows[order[0], :4]
             others = rows[order, :4]
             inter = (np.clip(np.minimum(x0 + w0, others[:, 0] + others[:, 2]) - np.maximum(x0, others[:, 0]), 0, None)
                      * np.clip(np.minimum(y0 + h0, others[:, 1] + others[:, 3]) - np.maximum(y0, others[:, 1]), 0, None))
-            group = inter / (w0 * h0 + others[:, 2] * others[:, 3] - inter) >= overlap
-            weights = scores[order[group]]
-            blended.append(weights @ rows[order[group]] / weights.sum()); best.append(weights[0])
+            union = w0 * h0 + others[:, 2] * others[:, 3] - inter
+            group = (inter > 0) & (inter >= overlap * union)
+            group[0] = True   # the best row is in its own group, even a box of no area
+            members = order[group]
+            blended.append(weights[members] @ rows[members] / weights[members].sum())
+            best.append(scores[members[0]]); weight.append(weights[members].sum())
             order = order[~group]
         blended, best = np.array(blended).reshape(-1, rows.shape[1]), np.array(best)
         if len(blended) == len(rows): return blended, best
-        rows, scores = blended, best
+        rows, scores, weights = blended, best, np.array(weight)
 
 
 # %% ../nbs/14_faces.ipynb #e7b0a002
