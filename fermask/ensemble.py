@@ -104,7 +104,7 @@ def select_exhaustive(probs:list, # validation probabilities, one array per run
     if best is None: raise FermaskError(f"no set of the {len(probs)} runs is admissible")
     return best
 
-# %% ../nbs/18_ensemble.ipynb #bb0bba9f
+# %% ../nbs/18_ensemble.ipynb #7ab83f4c
 def ensemble_command_line(runs:list, # run record folders or glob patterns of them, as given
                           selection:str, tta:str, out:str|Path|None, min_architectures:int, # as `ensemble_runs` takes them
                          ) -> str:
@@ -134,7 +134,8 @@ def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or g
     probs = {split: np.mean([getattr(members[i], split) for i in chosen], 0) for split in ('val', 'test')}
     right = probs['test'].argmax(1) == labels['test']
     best = max(range(len(members)), key=lambda i: average_accuracy(val, labels['val'], [i]))  # first of equals
-    strongest = max(chosen, key=lambda i: (members[i].test.argmax(1) == labels['test']).mean())  # with hindsight; first of equals
+    test_accuracy = [float((m.test.argmax(1) == labels['test']).mean()) for m in members]
+    strongest = max(chosen, key=lambda i: test_accuracy[i])  # with hindsight; first of equals
     record = {
         'command': ensemble_command_line(runs, selection, tta, out, min_architectures), 'selection': selection, 'tta': tta, 'min_architectures': min_architectures, 'chosen': [members[i].name for i in chosen],
         'ensemble': {'members': len(chosen), 'val_accuracy': average_accuracy(val, labels['val'], chosen),
@@ -142,10 +143,10 @@ def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or g
                      'n_val': len(labels['val']), 'n_test': len(labels['test'])},
         'members': [{'run': m.name, 'model': m.model, 'architecture': m.architecture, 'chosen': i in chosen,
                      'val_accuracy': float((m.val.argmax(1) == labels['val']).mean()),
-                     'test_accuracy': float((m.test.argmax(1) == labels['test']).mean())} for i, m in enumerate(members)],
+                     'test_accuracy': test_accuracy[i]} for i, m in enumerate(members)],
         'best_member_on_val': members[best].name,
         'mcnemar_vs_best_member': mcnemar(labels['test'], probs['test'].argmax(1), members[best].test.argmax(1)),
-        'best_chosen_member_on_test': {'run': members[strongest].name, 'test_accuracy': float((members[strongest].test.argmax(1) == labels['test']).mean()),
+        'best_chosen_member_on_test': {'run': members[strongest].name, 'test_accuracy': test_accuracy[strongest],
                                        'mcnemar': mcnemar(labels['test'], probs['test'].argmax(1), members[strongest].test.argmax(1))},
         'greedy_path': path, 'paper_table3': PAPER_TABLE3,
     }

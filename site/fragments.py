@@ -332,15 +332,15 @@ def ensemble_table(results:Path, # the folder of the run records; an ensemble's 
     for path, record in sorted(ensemble_records(results), key=mixed_first):
         kinds = sorted(ensemble_architectures(record, records))
         what = f"{len(kinds)} architectures ({', '.join(kinds)})" if len(kinds) > 1 else f"{ensemble_variety(record, records)} of one architecture, {kinds[0]}"
-        best, e = record.get('best_chosen_member_on_test'), record['ensemble']
+        best, e = record['best_chosen_member_on_test'], record['ensemble']
         rows.append({'ensemble': f"ours: {count_text(e['members'], 'run')}, {what}; chosen on PublicTest ({record['selection']}): "
                                  + ', '.join(f"`{run}`" for run in record['chosen']),
                      'ours (%)': f"{100 * e['test_accuracy']:.2f} ({100 * e['test_accuracy_ci95'][0]:.1f}-{100 * e['test_accuracy_ci95'][1]:.1f})",
-                     'its best member on test (%)': f"`{best['run']}` {100 * best['test_accuracy']:.2f}" if best else 'not recorded',
-                     'McNemar': f"{best['mcnemar']['b']} faces only the ensemble gets right, {best['mcnemar']['c']} only the member; p = {best['mcnemar']['p_value']:.2g}" if best else '',
-                     'command and record': (f"`{record['command']}`, " if 'command' in record else '') + markdown_link('ensemble.json', path, page_dir)})
+                     'its best member on test (%)': f"`{best['run']}` {100 * best['test_accuracy']:.2f}",
+                     'McNemar': f"{best['mcnemar']['b']} faces only the ensemble gets right, {best['mcnemar']['c']} only the member; p = {best['mcnemar']['p_value']:.2g}",
+                     'command and record': f"`{record['command']}`, {markdown_link('ensemble.json', path, page_dir)}"})
     if len(rows) == 1: rows[0]['ours (%)'] = 'not run yet'
-    return pipe_table(rows, 'lrrrll')
+    return pipe_table(rows, 'lrrlll')
 
 # The ablation is the paper's core claim measured on identical recipes: per profile, each
 # architecture's mean over seeds, then each seed's pair of runs with McNemar's exact test on the
