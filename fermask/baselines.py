@@ -14,11 +14,11 @@ from .models import register_model, create, count_parameters, build_registered
 from .paper import PAPER_TABLE2
 
 # %% auto #0
-__all__ = ['check_input', 'with_registry_attributes', 'build_from_class', 'torchvision_model', 'vgg_e', 'vgg19', 'vgg19_bn',
-           'efficientnet_b2', 'googlenet', 'resnet152', 'inception_v3', 'densenet121', 'ChannelAttention',
-           'SpatialAttention', 'CBAM', 'resnet50_with', 'attach_cbam', 'cbam_resnet50', 'BAM', 'attach_bam',
-           'bam_resnet50', 'PreActBottleneck', 'upsample_to', 'MaskLevel', 'SoftMaskBranch', 'AttentionModule',
-           'ResidualAttentionNet', 'resattnet56', 'table2']
+__all__ = ['check_input', 'with_registry_attributes', 'build_from_class', 'torchvision_model', 'reset_last_linear', 'vgg_e',
+           'vgg19', 'vgg19_bn', 'efficientnet_b2', 'googlenet', 'resnet152', 'inception_v3', 'densenet121',
+           'ChannelAttention', 'SpatialAttention', 'CBAM', 'resnet50_with', 'attach_cbam', 'cbam_resnet50', 'BAM',
+           'attach_bam', 'bam_resnet50', 'PreActBottleneck', 'upsample_to', 'MaskLevel', 'SoftMaskBranch',
+           'AttentionModule', 'ResidualAttentionNet', 'resattnet56', 'table2']
 
 # %% ../nbs/16_baselines.ipynb #c5f1660b
 def check_input(name:str, # the model's registered name, for the message
@@ -68,6 +68,15 @@ def torchvision_model(name:str, # the registered name
     model = builder(num_classes=num_classes, **(fixed or {}), **kwargs)  # torchvision's builders default to no pretrained weights
     return with_registry_attributes(model, name, gradcam_layer, num_classes=num_classes, in_size=in_size, **kwargs)
 
+# %% ../nbs/16_baselines.ipynb #d2f11b80
+def reset_last_linear(model:nn.Module, # a classifier whose last `nn.Linear` is its output layer
+                     ) -> nn.Module:
+    "`model`, its last linear layer initialised as PyTorch initialises a new one (weights and bias uniform in ±1/√inputs)."
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    last.reset_parameters()
+    return model
+
+
 # %% ../nbs/16_baselines.ipynb #5e1a7c20
 def vgg_e(num_classes:int=1000, # outputs of the classifier
           batch_norm:bool=False, # batch norm after every convolution (`vgg19_bn`)
@@ -97,8 +106,8 @@ def vgg19_bn(**kwargs):
 
 @register_model
 def efficientnet_b2(**kwargs):
-    "EfficientNet-B2 (Tan and Le, 2019)."
-    return torchvision_model('efficientnet_b2', tv.efficientnet_b2, 'features', ('dropout', 'stochastic_depth_prob'), **kwargs)
+    "EfficientNet-B2 (Tan and Le, 2019); its classifier initialised by PyTorch's default, not for 1,000 classes."
+    return reset_last_linear(torchvision_model('efficientnet_b2', tv.efficientnet_b2, 'features', ('dropout', 'stochastic_depth_prob'), **kwargs))
 
 @register_model
 def googlenet(**kwargs):
@@ -116,9 +125,9 @@ def resnet152(**kwargs):
 
 @register_model
 def inception_v3(**kwargs):
-    "Inception-v3 (Szegedy et al., 2016), without its auxiliary classifier; inputs of at least 75x75."
-    return torchvision_model('inception_v3', tv.inception_v3, 'Mixed_7c', ('dropout',),
-                             fixed=dict(aux_logits=False, init_weights=True), min_size=75, **kwargs)
+    "Inception-v3 (Szegedy et al., 2016), without its auxiliary classifier, its classifier initialised by PyTorch's default; inputs of at least 75x75."
+    return reset_last_linear(torchvision_model('inception_v3', tv.inception_v3, 'Mixed_7c', ('dropout',),
+                                               fixed=dict(aux_logits=False, init_weights=True), min_size=75, **kwargs))
 
 @register_model
 def densenet121(**kwargs):
