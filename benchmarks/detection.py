@@ -16,7 +16,8 @@ from pathlib import Path
 import cv2, numpy as np, torch
 from fermask.faces import BlazeFaceDetector, HaarDetector, face_crops, read_image
 from fermask.classifier import FaceClassifier
-from fermask.predict import classify_frame
+from fermask.errors import FermaskError
+from fermask.predict import classify_frame, make_classifier
 from fermask.speed import benchmark_frame, throughput
 
 IOU = 0.3
@@ -130,6 +131,11 @@ def timing(detectors:dict, classifier, seconds:float=3.0) -> None:
         if len(detector(frame)) != 1: print(f"  {name:44s} does not find exactly one face in the frame"); continue
         print(f"  {name:44s} {throughput(lambda: classify_frame(frame, detector, classifier), 1, seconds):7.1f} frames/s"
               f"   (detection alone {throughput(lambda: detector(frame), 1, seconds):7.1f})", flush=True)
+    try: onnx = make_classifier(engine='onnxruntime')
+    except FermaskError as e: print(f"  with ONNX Runtime: not measured ({e})"); return
+    default = next(iter(detectors.values()))
+    print(f"  {'blazeface (default), ONNX Runtime classifier':44s} {throughput(lambda: classify_frame(frame, default, onnx), 1, seconds):7.1f} frames/s"
+          f"   (fermask predict --engine onnxruntime)", flush=True)
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
