@@ -137,7 +137,8 @@ def ensemble_runs(runs:list, # run record folders (results/<profile>/<run>) or g
     test_accuracy = [float((m.test.argmax(1) == labels['test']).mean()) for m in members]
     strongest = max(chosen, key=lambda i: test_accuracy[i])  # with hindsight; first of equals
     record = {
-        'command': ensemble_command_line(runs, selection, tta, out, min_architectures), 'selection': selection, 'tta': tta, 'min_architectures': min_architectures, 'chosen': [members[i].name for i in chosen],
+        'command': ensemble_command_line(runs, selection, tta, out, min_architectures),
+        'selection': selection, 'tta': tta, 'min_architectures': min_architectures, 'chosen': [members[i].name for i in chosen],
         'ensemble': {'members': len(chosen), 'val_accuracy': average_accuracy(val, labels['val'], chosen),
                      'test_accuracy': float(right.mean()), 'test_accuracy_ci95': list(bootstrap_ci(right)),
                      'n_val': len(labels['val']), 'n_test': len(labels['test'])},
