@@ -169,11 +169,12 @@ class BlazeFaceDetector(FaceDetector):
     "MediaPipe's full-range BlazeFace CNN (bundled with fermask), run by OpenCV; finds each face's eyes too."
     native_size, margin, input_size = 24, BLAZEFACE_MARGIN, 192
 
-    def __init__(self, model:str|Path=BLAZEFACE_MODEL, # the full-range BlazeFace .tflite file
+    def __init__(self, model:str|Path|None=None, # the full-range BlazeFace .tflite file (None: the bundled one, `BLAZEFACE_MODEL`)
                  score_threshold:float=0.5, # keep faces scored at least this (MediaPipe's default)
                  **kwargs, # `min_face`, `min_face_fraction` (see `FaceDetector`)
                 ):
         super().__init__(**kwargs)
+        model = BLAZEFACE_MODEL if model is None else model
         if not 0 < score_threshold < 1: raise FermaskError(f"score_threshold must be in (0, 1), got {score_threshold!r}")
         if not Path(model).is_file(): raise FermaskError(f"BlazeFace model file not found: {model}" + (" (reinstall fermask)" if Path(model) == BLAZEFACE_MODEL else ''))
         try:
