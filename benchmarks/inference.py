@@ -1,6 +1,6 @@
 """Inference speed of the bundled model on this machine (targets: >= 1000 faces/s at batch 64, >= 100 frames/s end to end).
 
-The bundled model (fermask.load_model(): resmaskingnet_cpu, 96x96 input, 3.7M parameters), run four ways:
+The bundled model (fermask.load_model(): resmaskingnet_cpu, 96x96 input, 3.2M parameters), run five ways:
   fp32        : fermask.classifier.FaceClassifier(precision='fp32'): inference_mode, batch norms folded
                 into the convolutions, channels_last;
   as loaded   : the model as `load_model()` returns it, fp32, under torch.no_grad: the naive baseline;
@@ -15,10 +15,11 @@ Numbers:
                 Grace Hopper's portrait), one frame at a time as from a live camera, frames/s;
   video stream: the same over a stream of 64 frames, faces classified together as `predict` does
                 for videos (fermask.predict.classified), frames/s;
-                both with the live-camera detector, HaarDetector(**LIVE_CAMERA): faces >= 1/5 of the frame;
+                both with `predict`'s default detector, BlazeFace (fermask.faces.make_detector());
   accuracy    : on FER2013 PrivateTest (3,589 faces), without TTA, and the largest difference of any
                 probability from fp32's;
-  detect      : detection alone, default and live-camera settings.
+  detect      : detection alone: BlazeFace, and the Haar cascade at its live-camera setting (HaarDetector(**LIVE_CAMERA):
+                faces >= 1/5 of the frame), the fastest detector fermask has.
 Each rate: repeated calls for 5 s (or the seconds given) after two warm-up calls (fermask.speed.throughput).
 Run:  python benchmarks/inference.py | tee benchmarks/inference.txt   (on an otherwise idle machine)
 """
@@ -28,11 +29,11 @@ import numpy as np
 import torch, torch.nn.functional as F
 from fermask.cache import fer2013_splits
 from fermask.checkpoints import load_model
-from fermask.faces import HaarDetector, face_crops
+from fermask.faces import HaarDetector, make_detector
 from fermask.loading import FaceTransform
 from fermask.classifier import FaceClassifier, model_temperature
 from fermask.onnx_export import OnnxClassifier
-from fermask.predict import classified
+from fermask.predict import classified, classify_frame
 from fermask.speed import LIVE_CAMERA, benchmark_frame, machine, throughput
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
@@ -57,21 +58,20 @@ if __name__ == '__main__':
     print(f"model: {model.config['name']} ({model.metadata['provenance']['run_id']}), {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters\n")
     paths = {'fp32': FaceClassifier(model, 'fp32'), 'as loaded': Batched(as_loaded(model)), 'bf16': FaceClassifier(model, 'bf16'),
              'auto': FaceClassifier(model), 'onnxruntime': OnnxClassifier(model)}
-    detectors = {'default': HaarDetector(), 'live camera': HaarDetector(**LIVE_CAMERA)}
+    detectors = {'blazeface (default)': make_detector(), 'haar, live camera': HaarDetector(**LIVE_CAMERA)}
     frame = benchmark_frame()
     faces = np.random.default_rng(0).integers(0, 256, (64, 48, 48), dtype=np.uint8)
-    live, reference = detectors['live camera'], None
+    default, reference = detectors['blazeface (default)'], None
     print(f"{'path':12s} {'batch 1 faces/s':>16s} {'batch 64 faces/s':>17s} {'frame by frame fps':>19s} {'video stream fps':>17s} {'test accuracy':>14s} {'max |p - p_fp32|':>17s}")
     for name, classify in paths.items():
         probs = classify(test.images)
         reference = probs if reference is None else reference   # fp32 comes first
         single = throughput(lambda: classify(faces[:1]), 1, SECONDS)
         batch = throughput(lambda: classify(faces), 64, SECONDS)
-        frame_by_frame = throughput(lambda: classify(face_crops(frame, live(frame))), 1, SECONDS)
-        stream = throughput(lambda: list(classified(((i, frame) for i in range(64)), live, classify)), 64, SECONDS)
+        frame_by_frame = throughput(lambda: classify_frame(frame, default, classify), 1, SECONDS)
+        stream = throughput(lambda: list(classified(((i, frame) for i in range(64)), default, classify)), 64, SECONDS)
         print(f"{name:12s} {single:16.0f} {batch:17.0f} {frame_by_frame:19.1f} {stream:17.1f} "
               f"{(probs.argmax(1) == test.labels).mean():14.4f} {np.abs(probs - reference).max():17.4f}", flush=True)
     for name, detector in detectors.items():
-        print(f"\ndetection alone, {name} settings (min_face {detector.min_face}, min_face_fraction {detector.min_face_fraction}, "
-              f"scale_factor {detector.scale_factor}), 640x480 frame: {throughput(lambda: detector(frame), 1, SECONDS):.1f} frames/s", end='')
+        print(f"\ndetection alone, {name}: {detector}, 640x480 frame: {throughput(lambda: detector(frame), 1, SECONDS):.1f} frames/s", end='')
     print()

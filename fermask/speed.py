@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from .errors import FermaskError
-from .faces import HaarDetector, read_image
+from .faces import HaarDetector, make_detector, read_image
 from .classifier import FaceClassifier
 from .onnx_export import onnx_session
 from .predict import classified, classify_frame
@@ -42,12 +42,12 @@ def throughput(step, # a function of no arguments
     return calls * items / (time.perf_counter() - start)
 
 def benchmark(classifier:FaceClassifier|None=None, # default: the bundled model, fast path
-              detectors:dict|None=None, # name -> FaceDetector (default: HaarDetector() and HaarDetector(**LIVE_CAMERA))
+              detectors:dict|None=None, # name -> FaceDetector (default: `make_detector()`, BlazeFace, and HaarDetector(**LIVE_CAMERA))
               seconds:float=2.0, # time to measure each number
              ) -> pd.DataFrame:
     "Classification faces/s at batch 1 and 64; detection and end-to-end frames/s on a 640x480 frame with one face."
     classifier = classifier or FaceClassifier()
-    detectors = detectors or {'default': HaarDetector(), 'live camera': HaarDetector(**LIVE_CAMERA)}
+    detectors = detectors or {'blazeface (default)': make_detector(), 'haar, live camera': HaarDetector(**LIVE_CAMERA)}
     faces = np.random.default_rng(0).integers(0, 256, (64, 48, 48), dtype=np.uint8)   # the speed does not depend on the pixels
     frame = benchmark_frame()
     stream = lambda detector: list(classified(((i, frame) for i in range(64)), detector, classifier))
