@@ -31,8 +31,9 @@ __all__ = ['CPU_PROFILE', 'CPU_TEACHER', 'PROFILES', 'STEPS', 'RUN_NAME_UNSAFE',
            'BASELINES_INPUT', 'profile_config', 'TrainParameters', 'EvaluateParameters', 'ExplainParameters',
            'DatasetParameters', 'ReportParameters', 'EnsembleParameters', 'step_parameters', 'notebook_config',
            'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines', 'run_notebook', 'git_commit', 'environment',
-           'learning_curves_figure', 'paper_network', 'protocol_differences', 'paper_comparison', 'comparison_text',
-           'run_title', 'write_record', 'command_line', 'reproduce', 'table2_runs', 'reproduce_table2']
+           'learning_curves_figure', 'paper_network', 'precision', 'protocol_differences', 'paper_comparison',
+           'comparison_text', 'run_title', 'write_record', 'command_line', 'reproduce', 'table2_runs',
+           'reproduce_table2']
 
 # %% ../nbs/12_experiments.ipynb #a295be69
 CPU_PROFILE = dict(model='resmaskingnet_cpu', model_args={'zero_init_residual': True}, size=96, epochs=58, batch_size=64, lr=2e-3,
@@ -227,7 +228,7 @@ def learning_curves_figure(history:pd.DataFrame, # a run's history.csv
     return fig
 
 # %% ../nbs/12_experiments.ipynb #609bc4b7
-_SAME_PROTOCOL = ('seed', 'deterministic', 'device', 'amp', 'channels_last', 'model', 'model_args', *RESULT_NEUTRAL)
+_SAME_PROTOCOL = ('seed', 'deterministic', 'device', 'amp', 'channels_last', 'model', 'model_args', *RESULT_NEUTRAL)  # `amp`: see `precision`
 
 def paper_network(model:dict, # a model's `config` (a record's `model`)
                  ) -> dict|None:
@@ -236,23 +237,32 @@ def paper_network(model:dict, # a model's `config` (a record's `model`)
     if row is None: return None
     with torch.device('meta'): return create(row['model']).config  # no memory for 143M weights
 
+def precision(amp:str, # a run's `TrainConfig.amp`
+              gpu:bool, # whether it ran on a GPU
+             ) -> str:
+    "What a run computed in: 'bf16' or 'fp16' (autocast), or 'fp32'; `amp='auto'` is bf16 on a GPU and fp32 on a CPU."
+    return {'auto': 'bf16' if gpu else 'fp32', 'off': 'fp32'}.get(amp, amp)
+
 def protocol_differences(cfg:TrainConfig, # the run's configuration
                          model:dict, # the trained model's `config`
+                         gpu:bool=False, # whether it ran on a GPU (which decides what `amp='auto'` computed in)
                         ) -> list[str]:
     "How a run differs from the paper's protocol and network, one phrase each, the paper's value in brackets ('none' for a setting it leaves off)."
     paper, published = asdict(TrainConfig()), paper_network(model) or {}
-    words = ['random initial weights (paper: ImageNet weights)']
-    words += [f"{name.replace('_', ' ')} {value} (paper: {published[name]})" for name, value in model.items()
-              if name in published and name not in ('name', 'in_size') and value != published[name]]  # in_size: see `size`
+    words, unset = ['random initial weights (paper: ImageNet weights)'], "the architecture's own"  # a setting the paper's network leaves unset
+    words += [f"{name.replace('_', ' ')} {value} (paper: {published.get(name, unset)})" for name, value in model.items()
+              if published and name not in ('name', 'in_size') and value != published.get(name)]  # in_size: see `size`
     words += [f"{name.replace('_', ' ')} {value} (paper: {paper[name] or 'none'})" for name, value in asdict(cfg).items()
               if name not in _SAME_PROTOCOL and value != paper[name]]
-    return words
+    computed = precision(cfg.amp, gpu)
+    return words + ([f"{computed} mixed precision (paper: fp32)"] if computed != 'fp32' else [])
 
 # %% ../nbs/12_experiments.ipynb #2ae1edf8
 def paper_comparison(cfg:TrainConfig, # the run's configuration
                      model:dict, # the trained model's `config`
                      test_accuracy:float, # its PrivateTest accuracy without test-time augmentation, 0..1
                      parameters:int|None, # its trained parameters
+                     gpu:bool=False, # whether it ran on a GPU
                     ) -> dict:
     "The run beside the paper's row for its architecture: accuracies (%), their difference, parameters, protocol differences."
     network = architecture(model)
@@ -260,7 +270,7 @@ def paper_comparison(cfg:TrainConfig, # the run's configuration
     return {'network': network, 'paper': paper, 'ours': round(100 * test_accuracy, 2),
             'difference': None if paper is None else round(100 * test_accuracy - paper, 2),
             'parameters': parameters, 'paper_parameters': PAPER_PARAMETERS.get(network),
-            'protocol_differences': protocol_differences(cfg, model)}
+            'protocol_differences': protocol_differences(cfg, model, gpu)}
 
 def comparison_text(record:dict, # a run record (`write_record`)
                    ) -> str:
@@ -319,7 +329,7 @@ def write_record(profile:str, run:str, cfg:TrainConfig, run_dir:Path, record_dir
               'wall_seconds': wall_seconds, 'environment': environment(cfg.device), 'git_commit': commit,
               'data_sha256': sha256_file(cfg.data or find_fer2013()),
               'paper_comparison': paper_comparison(cfg, metrics['test']['model'], metrics['test']['tta_none']['accuracy'],
-                                                   (metrics['test'].get('parameters') or {}).get('unique')),
+                                                   (metrics['test'].get('parameters') or {}).get('unique'), pick_device(cfg.device).type == 'cuda'),
               'created': datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}
     record_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir/'history.csv', record_dir/'history.csv')
