@@ -81,7 +81,7 @@ def matches(truth, found) -> dict:
 
 def detection_table(photos, detectors:dict) -> None:
     print(f"recall (faces found / faces) and false positives, IoU >= {IOU}, per variant; FP total over all variants\n")
-    print(f"{'detector':44s}" + ''.join(f"{v:>20s}" for v in VARIANTS) + f"{'FP total':>10s}{'s/photo':>9s}")
+    print(f"{'detector':56s}" + ''.join(f"{v:>20s}" for v in VARIANTS) + f"{'FP total':>10s}{'s/photo':>9s}")
     for name, detector in detectors.items():
         cells, false_total, start, calls = [], 0, time.perf_counter(), 0
         for variant in VARIANTS.values():
@@ -92,7 +92,7 @@ def detection_table(photos, detectors:dict) -> None:
                 pairs = matches(boxes, found)
                 hits, faces, false = hits + len(pairs), faces + len(boxes), false + len(found) - len(pairs)
             cells.append(f"{hits}/{faces} {100 * hits / faces:3.0f}% FP {false}"); false_total += false
-        print(f"{name:44s}" + ''.join(f"{c:>20s}" for c in cells) + f"{false_total:>10d}{(time.perf_counter() - start) / calls:>9.3f}", flush=True)
+        print(f"{name:56s}" + ''.join(f"{c:>20s}" for c in cells) + f"{false_total:>10d}{(time.perf_counter() - start) / calls:>9.3f}", flush=True)
 
 def scaled(factor):
     "The photo scaled by `factor`, and its boxes."
@@ -128,13 +128,13 @@ def timing(detectors:dict, classifier, seconds:float=3.0) -> None:
     frame = benchmark_frame()
     print(f"\nend to end, detect + classify a 640x480 frame with one face, frame by frame ({seconds:.0f} s each; only honest on an idle machine):")
     for name, detector in detectors.items():
-        if len(detector(frame)) != 1: print(f"  {name:44s} does not find exactly one face in the frame"); continue
-        print(f"  {name:44s} {throughput(lambda: classify_frame(frame, detector, classifier), 1, seconds):7.1f} frames/s"
+        if len(detector(frame)) != 1: print(f"  {name:56s} does not find exactly one face in the frame"); continue
+        print(f"  {name:56s} {throughput(lambda: classify_frame(frame, detector, classifier), 1, seconds):7.1f} frames/s"
               f"   (detection alone {throughput(lambda: detector(frame), 1, seconds):7.1f})", flush=True)
     try: onnx = make_classifier(engine='onnxruntime')
     except FermaskError as e: print(f"  with ONNX Runtime: not measured ({e})"); return
     default = next(iter(detectors.values()))
-    print(f"  {'blazeface (default), ONNX Runtime classifier':44s} {throughput(lambda: classify_frame(frame, default, onnx), 1, seconds):7.1f} frames/s"
+    print(f"  {'blazeface (default), ONNX Runtime classifier':56s} {throughput(lambda: classify_frame(frame, default, onnx), 1, seconds):7.1f} frames/s"
           f"   (fermask predict --engine onnxruntime)", flush=True)
 
 def main():
@@ -144,9 +144,10 @@ def main():
     group.add_argument('--timing', action='store_true', help="only the end-to-end frames/s")
     group.add_argument('--no-timing', action='store_true', help="everything but the end-to-end frames/s")
     args = parser.parse_args()
-    detectors = {'blazeface (default: min_face 48)': BlazeFaceDetector(),
-                 'blazeface min_face 24': BlazeFaceDetector(min_face=24),
-                 'blazeface min_face 24, score >= 0.4': BlazeFaceDetector(min_face=24, score_threshold=0.4),
+    detectors = {'blazeface (default: min_face 24, second look from 0.35)': BlazeFaceDetector(),
+                 'blazeface, no second look': BlazeFaceDetector(second_look=0.5),
+                 'blazeface, score >= 0.35, no second look': BlazeFaceDetector(score_threshold=0.35, second_look=0.35),
+                 'blazeface min_face 48': BlazeFaceDetector(min_face=48),
                  'haar (min_face 48)': HaarDetector(),
                  'haar min_face 16, min_face_fraction 0': HaarDetector(min_face=16, min_face_fraction=0)}
     classifier = FaceClassifier()
@@ -159,7 +160,7 @@ def main():
         print(f"{sum(len(b) for _, _, b in photos)} faces in {sum(len(b) > 0 for _, _, b in photos)} photos, "
               f"{sum(len(b) == 0 for _, _, b in photos)} photo(s) without a face\n")
         detection_table(photos, detectors)
-        label_agreement(photos, detectors['blazeface min_face 24'], classifier)
+        label_agreement(photos, next(iter(detectors.values())), classifier)
     if not args.no_timing: timing(detectors, classifier)
 
 if __name__ == '__main__': main()

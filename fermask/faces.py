@@ -11,9 +11,9 @@ import fermask
 from .errors import FermaskError
 
 # %% auto #0
-__all__ = ['MARGIN', 'BLAZEFACE_MODEL', 'BLAZEFACE_MARGIN', 'DETECTORS', 'to_bgr8', 'read_image', 'FaceDetector', 'HaarDetector',
-           'YuNetDetector', 'blend_overlapping', 'exposed', 'BlazeFaceDetector', 'WholeImage', 'make_detector',
-           'face_crops']
+__all__ = ['MARGIN', 'HAAR_SECOND_LOOK', 'BLAZEFACE_MODEL', 'BLAZEFACE_MARGIN', 'DETECTORS', 'to_bgr8', 'read_image',
+           'FaceDetector', 'HaarDetector', 'YuNetDetector', 'overlapping', 'blend_overlapping', 'haar_sees_face',
+           'exposed', 'BlazeFaceDetector', 'WholeImage', 'make_detector', 'face_crops']
 
 # %% ../nbs/14_faces.ipynb #c07b6216
 def to_bgr8(image:np.ndarray, # (H,W) gray, (H,W,1), (H,W,3) BGR or (H,W,4) BGRA; uint8, uint16 or float in [0,1]
@@ -58,7 +58,7 @@ class FaceDetector:
         self.min_face, self.min_face_fraction = min_face, min_face_fraction
 
     def find(self, image:np.ndarray) -> np.ndarray:
-        "Face boxes (N,4) of x, y, width, height in `image`, a BGR uint8 image already shrunk; (N,8) with the eyes' x, y (the face's right eye, then its left) after each box."
+        "Face boxes (N,4) of x, y, width, height in `image`, a BGR uint8 image already shrunk; (N,8) with the eyes' x, y (the face's right eye, then its left) after each box; (N,9) with a score last."
         raise NotImplementedError
 
     def locate(self, image:np.ndarray, # uint8 BGR (H,W,3)
@@ -69,9 +69,17 @@ class FaceDetector:
         scale = min(1., self.native_size / smallest)
         small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
         found = np.asarray(self.find(small), np.float64)
-        found = found.reshape(-1, found.shape[1] if found.ndim == 2 else 4)[:, :8] / scale
+        found = found.reshape(-1, found.shape[1] if found.ndim == 2 else 4)
+        found[:, :8] /= scale   # boxes and eyes to the image's pixels; a score after them stays as it is
+        found = found[self.confirmed(image, found)][:, :8]
         found = found[np.lexsort((found[:, 1], found[:, 0]))]
         return np.round(found[:, :4]).astype(int), (found[:, 4:].reshape(-1, 2, 2) if found.shape[1] == 8 else None)
+
+    def confirmed(self, image:np.ndarray, # uint8 BGR (H,W,3), the image searched
+                  found:np.ndarray, # (N,k) the rows `find` returned, boxes and eyes in `image`'s pixels
+                 ) -> np.ndarray: # bool (N,)
+        "Which of the faces found to keep: all of them (a detector may take a second look at those it doubts)."
+        return np.ones(len(found), bool)
 
     def __call__(self, image:np.ndarray, # uint8 BGR (H,W,3)
                 ) -> np.ndarray: # int (N,4): x, y, width, height of each face, sorted left to right
@@ -129,6 +137,16 @@ class YuNetDetector(FaceDetector):
         return np.zeros((0, 4)) if faces is None else faces[:, :4]  # a row: box, 5 landmarks, score
 
 # %% ../nbs/14_faces.ipynb #df4ff4c0
+def overlapping(box, # x, y, width, height
+                others:np.ndarray, # (N,4) boxes
+                overlap:float=0.3, # intersection over union above which two boxes are one face
+               ) -> np.ndarray: # bool (N,)
+    "Which of `others` overlap `box` by at least `overlap` of their union (never a box that does not touch it, even one of no area)."
+    x0, y0, w0, h0 = box
+    inter = (np.clip(np.minimum(x0 + w0, others[:, 0] + others[:, 2]) - np.maximum(x0, others[:, 0]), 0, None)
+             * np.clip(np.minimum(y0 + h0, others[:, 1] + others[:, 3]) - np.maximum(y0, others[:, 1]), 0, None))
+    return (inter > 0) & (inter >= overlap * (w0 * h0 + others[:, 2] * others[:, 3] - inter))
+
 def blend_overlapping(rows:np.ndarray, # (N,4+k): x, y, width, height, then k more numbers to blend (e.g. landmarks)
                       scores:np.ndarray, # (N,) each row's score
                       overlap:float=0.3, # intersection over union above which rows are one face
@@ -138,12 +156,7 @@ def blend_overlapping(rows:np.ndarray, # (N,4+k): x, y, width, height, then k mo
     while True:   # two blends of one face can still overlap (found in different tiles and scales): blend the blends
         order, blended, best, weight = np.argsort(-scores), [], [], []
         while len(order):
-            x0, y0, w0, h0 = rows[order[0], :4]
-            others = rows[order, :4]
-            inter = (np.clip(np.minimum(x0 + w0, others[:, 0] + others[:, 2]) - np.maximum(x0, others[:, 0]), 0, None)
-                     * np.clip(np.minimum(y0 + h0, others[:, 1] + others[:, 3]) - np.maximum(y0, others[:, 1]), 0, None))
-            union = w0 * h0 + others[:, 2] * others[:, 3] - inter
-            group = (inter > 0) & (inter >= overlap * union)
+            group = overlapping(rows[order[0], :4], rows[order, :4], overlap)
             group[0] = True   # the best row is in its own group, even a box of no area
             members = order[group]
             blended.append(weights[members] @ rows[members] / weights[members].sum())
@@ -153,6 +166,23 @@ def blend_overlapping(rows:np.ndarray, # (N,4+k): x, y, width, height, then k mo
         if len(blended) == len(rows): return blended, best
         rows, scores, weights = blended, best, np.array(weight)
 
+
+# %% ../nbs/14_faces.ipynb #c5a26164
+HAAR_SECOND_LOOK = ('haarcascade_eye.xml', 'haarcascade_frontalface_default.xml')  # OpenCV's cascades that take the second look
+
+def haar_sees_face(gray:np.ndarray, # uint8 (H,W): the whole image, gray
+                   box, # x, y, width, height of a face that a detector doubts
+                   eyes:cv2.CascadeClassifier, # OpenCV's eye cascade
+                   frontal:cv2.CascadeClassifier, # OpenCV's frontal-face cascade
+                  ) -> bool:
+    "Whether the cascades find an eye in the upper part, or a frontal face, in a 128x128 view of `box` 1.3 times its side."
+    x, y, w, h = box
+    side = 1.3 * max(w, h)
+    zoom = 128 / side
+    view = np.float32([[zoom, 0, -(x + w / 2 - side / 2) * zoom], [0, zoom, -(y + h / 2 - side / 2) * zoom]])
+    square = cv2.equalizeHist(cv2.warpAffine(gray, view, (128, 128), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+    return (len(eyes.detectMultiScale(square[:72], 1.1, 3, minSize=(12, 12), maxSize=(48, 48))) > 0
+            or len(frontal.detectMultiScale(square, 1.1, 3, minSize=(64, 64))) > 0)
 
 # %% ../nbs/14_faces.ipynb #e7b0a002
 def exposed(image:np.ndarray, # uint8 BGR (H,W,3)
@@ -171,18 +201,22 @@ class BlazeFaceDetector(FaceDetector):
 
     def __init__(self, model:str|Path|None=None, # the full-range BlazeFace .tflite file (None: the bundled one, `BLAZEFACE_MODEL`)
                  score_threshold:float=0.5, # keep faces scored at least this (MediaPipe's default)
-                 **kwargs, # `min_face`, `min_face_fraction` (see `FaceDetector`)
+                 second_look:float=0.35, # ... and those scored from this up, if Haar cascades see an eye or a face in them (`haar_sees_face`)
+                 min_face:int=24, # the smallest face to look for, in pixels of the image
+                 min_face_fraction:float=0.1, # ... or this fraction of the image's shorter side, whichever is larger
                 ):
-        super().__init__(**kwargs)
+        super().__init__(min_face, min_face_fraction)
         model = BLAZEFACE_MODEL if model is None else model
         if not 0 < score_threshold < 1: raise FermaskError(f"score_threshold must be in (0, 1), got {score_threshold!r}")
+        if not 0 < second_look <= score_threshold: raise FermaskError(f"second_look must be in (0, score_threshold={score_threshold}], got {second_look!r}")
         if not Path(model).is_file(): raise FermaskError(f"BlazeFace model file not found: {model}" + (" (reinstall fermask)" if Path(model) == BLAZEFACE_MODEL else ''))
         try:
             self.net = cv2.dnn.readNetFromTFLite(str(model))
             shapes = [o.shape for o in self.outputs(np.zeros((self.input_size, self.input_size, 3), np.uint8))]
         except cv2.error: shapes = None
         if shapes != [(48 * 48, 1), (48 * 48, 16)]: raise FermaskError(f"{model} is not a full-range BlazeFace TFLite model that OpenCV can run")
-        self.score_threshold = score_threshold
+        self.score_threshold, self.second_look = score_threshold, second_look
+        self.eye_cascade, self.frontal_cascade = (cv2.CascadeClassifier(str(Path(cv2.data.haarcascades)/name)) for name in HAAR_SECOND_LOOK)
         ys, xs = np.mgrid[:48, :48]
         self.anchors = (np.stack([xs.ravel(), ys.ravel()], 1) + 0.5) / 48   # one anchor per 4x4 cell, centres in [0, 1]
 
@@ -196,7 +230,7 @@ class BlazeFaceDetector(FaceDetector):
         side = max(image.shape[:2])
         logits, regressions = self.outputs(cv2.copyMakeBorder(image, 0, side - image.shape[0], 0, side - image.shape[1], cv2.BORDER_CONSTANT))
         scores = 1 / (1 + np.exp(-np.clip(logits[:, 0], -50, 50)))
-        keep = scores >= self.score_threshold
+        keep = scores >= self.second_look
         r, a = regressions[keep] / self.input_size, self.anchors[keep]
         centre, size = r[:, :2] + a, r[:, 2:4]
         eyes = r[:, 4:8] + np.tile(a, 2)
@@ -213,7 +247,20 @@ class BlazeFaceDetector(FaceDetector):
                     found.append(((rows + [x, y, 0, 0, x, y, x, y]) * scale, scores))
             image, scale = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), scale * 2
         rows, scores = map(np.concatenate, zip(*found))
-        return blend_overlapping(rows, scores)[0]
+        sure = scores >= self.score_threshold   # blended apart, so that doubtful rows do not pull a sure face's box
+        faces, doubts = (np.column_stack(blend_overlapping(rows[s], scores[s])) for s in (sure, ~sure))   # box, eyes, score
+        alone = np.array([not overlapping(doubt[:4], faces[:, :4]).any() for doubt in doubts], bool)
+        return np.concatenate([faces, doubts[alone]])
+
+    def confirmed(self, image:np.ndarray, found:np.ndarray) -> np.ndarray:
+        "Faces scored `score_threshold` or more, and those scored less that Haar cascades see a face in (the second look)."
+        keep = found[:, 8] >= self.score_threshold
+        if keep.all(): return keep
+        gray = cv2.cvtColor(exposed(image), cv2.COLOR_BGR2GRAY)
+        return keep | np.array([not k and haar_sees_face(gray, row[:4], self.eye_cascade, self.frontal_cascade) for k, row in zip(keep, found)], bool)
+
+    def __repr__(self): return (f"BlazeFaceDetector(min_face={self.min_face}, min_face_fraction={self.min_face_fraction}, "
+                                f"score_threshold={self.score_threshold}, second_look={self.second_look})")
 
 # %% ../nbs/14_faces.ipynb #5738f7dc
 class WholeImage(FaceDetector):
