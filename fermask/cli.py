@@ -182,7 +182,7 @@ def predict_command(paths:list, # images, videos and folders of them
                     annotate:str='', # write annotated copies (boxes, labels) into this folder
                     weights:str='', # a weights file ('' : the model bundled with fermask)
                     detector:str='blazeface', # 'blazeface' (bundled), 'haar' (OpenCV's cascade), 'none' (each image is already a face crop, e.g. FER2013's), a Haar cascade .xml, a BlazeFace .tflite or a YuNet .onnx model file
-                    min_face:int=None, # the smallest face looked for, in pixels (default: the detector's own, 24 for BlazeFace, 48 for Haar)
+                    min_face:int=0, # the smallest face looked for, in pixels (0: the detector's own, 24 for BlazeFace, 48 for Haar)
                     min_face_fraction:float=0.1, # ... or this fraction of the image's shorter side, if that is larger
                     engine:str='torch', # 'torch', or 'onnxruntime' (fastest one frame at a time, e.g. a live camera; needs the onnx extra)
                     precision:str='auto', # the torch engine's: 'auto' (bf16 where the CPU has bf16 instructions), 'bf16' or 'fp32'
@@ -197,11 +197,11 @@ def predict_command(paths:list, # images, videos and folders of them
     if out: predictions_path(out)   # refuse an unwritable output before any work
     classifier = make_classifier(load_model(weights) if weights else None, engine, precision, batch_size)
     with one_line_warnings():
-        found_by = make_detector(detector, **({} if min_face is None else {'min_face': min_face}), min_face_fraction=min_face_fraction)
+        found_by = make_detector(detector, min_face=min_face or None, min_face_fraction=min_face_fraction)
         df = predict(paths, classifier, found_by, annotate or None, video_step, progress)
     print(predictions_table(df))
     if (df.label == NO_FACE).any(): print(f"{(df.label == NO_FACE).sum()} of {len(df)} rows: no face found by {found_by}. "
-                                          "Smaller faces: --min-face-fraction 0; another detector: --detector haar; images that are already face crops: --detector none")
+                                          "Smaller faces: --min-face 16 --min-face-fraction 0; another detector: --detector haar; images that are already face crops: --detector none")
     if out: print(f"wrote {write_predictions(df, out)}")
     if annotate: print(f"annotated copies in {annotate}")
 

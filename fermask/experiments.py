@@ -31,7 +31,7 @@ __all__ = ['CPU_PROFILE', 'CPU_TEACHER', 'PROFILES', 'STEPS', 'RUN_NAME_UNSAFE',
            'BASELINES_INPUT', 'profile_config', 'TrainParameters', 'EvaluateParameters', 'ExplainParameters',
            'DatasetParameters', 'ReportParameters', 'EnsembleParameters', 'step_parameters', 'notebook_config',
            'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines', 'run_notebook', 'git_commit', 'environment',
-           'learning_curves_figure', 'paper_network', 'precision', 'protocol_differences', 'paper_comparison',
+           'learning_curves_figure', 'precision', 'paper_network', 'protocol_differences', 'paper_comparison',
            'comparison_text', 'run_title', 'write_record', 'command_line', 'reproduce', 'table2_runs',
            'reproduce_table2']
 
@@ -227,6 +227,13 @@ def learning_curves_figure(history:pd.DataFrame, # a run's history.csv
     acc.legend(); fig.suptitle(title); fig.tight_layout()
     return fig
 
+# %% ../nbs/12_experiments.ipynb #8736304e
+def precision(amp:str, # a run's `TrainConfig.amp`
+              gpu:bool, # whether it ran on a GPU
+             ) -> str:
+    "What a run computed in: 'bf16' or 'fp16' (autocast), or 'fp32'."
+    return {'auto': 'bf16' if gpu else 'fp32', 'off': 'fp32'}.get(amp, amp)
+
 # %% ../nbs/12_experiments.ipynb #609bc4b7
 _SAME_PROTOCOL = ('seed', 'deterministic', 'device', 'amp', 'channels_last', 'model', 'model_args', *RESULT_NEUTRAL)  # `amp`: see `precision`
 
@@ -236,12 +243,6 @@ def paper_network(model:dict, # a model's `config` (a record's `model`)
     row = PAPER_TABLE2.get(architecture(model))
     if row is None: return None
     with torch.device('meta'): return create(row['model']).config  # no memory for 143M weights
-
-def precision(amp:str, # a run's `TrainConfig.amp`
-              gpu:bool, # whether it ran on a GPU
-             ) -> str:
-    "What a run computed in: 'bf16' or 'fp16' (autocast), or 'fp32'; `amp='auto'` is bf16 on a GPU and fp32 on a CPU."
-    return {'auto': 'bf16' if gpu else 'fp32', 'off': 'fp32'}.get(amp, amp)
 
 def protocol_differences(cfg:TrainConfig, # the run's configuration
                          model:dict, # the trained model's `config`

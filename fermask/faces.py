@@ -11,9 +11,10 @@ import fermask
 from .errors import FermaskError
 
 # %% auto #0
-__all__ = ['MARGIN', 'HAAR_SECOND_LOOK', 'BLAZEFACE_MODEL', 'BLAZEFACE_MARGIN', 'DETECTORS', 'to_bgr8', 'read_image',
-           'FaceDetector', 'HaarDetector', 'YuNetDetector', 'overlapping', 'blend_overlapping', 'haar_sees_face',
-           'exposed', 'BlazeFaceDetector', 'WholeImage', 'make_detector', 'face_crops']
+__all__ = ['MARGIN', 'HAAR_SECOND_LOOK', 'BLAZEFACE_MODEL', 'BLAZEFACE_MARGIN', 'SECOND_LOOK_FROM', 'DETECTORS', 'to_bgr8',
+           'read_image', 'FaceDetector', 'load_cascade', 'HaarDetector', 'YuNetDetector', 'overlapping',
+           'blend_overlapping', 'haar_sees_face', 'blend_sure_and_doubtful', 'exposed', 'BlazeFaceDetector',
+           'WholeImage', 'make_detector', 'face_crops']
 
 # %% ../nbs/14_faces.ipynb #c07b6216
 def to_bgr8(image:np.ndarray, # (H,W) gray, (H,W,1), (H,W,3) BGR or (H,W,4) BGRA; uint8, uint16 or float in [0,1]
@@ -48,11 +49,13 @@ MARGIN = -0.06  # crops are (1 + MARGIN) x the Haar box, FER2013's framing: meas
 class FaceDetector:
     "Finds faces in 8-bit BGR images; subclasses implement `find` on a copy shrunk so the smallest face sought is `native_size` pixels."
     native_size:int = 24  # the smallest face (pixels) the detector finds
+    default_min_face:int = 48  # the smallest face it looks for unless told otherwise
     margin:float = MARGIN  # its faces are cropped as squares of (1 + margin) x its boxes (see `face_crops`)
 
-    def __init__(self, min_face:int=48, # the smallest face to look for, in pixels of the image
+    def __init__(self, min_face:int|None=None, # the smallest face to look for, in pixels of the image (None: `default_min_face`)
                  min_face_fraction:float=0.1, # ... or this fraction of the image's shorter side, whichever is larger
                 ):
+        min_face = self.default_min_face if min_face is None else min_face
         if not (isinstance(min_face, int) and min_face >= 1): raise FermaskError(f"min_face must be a positive number of pixels, got {min_face!r}")
         if not 0 <= min_face_fraction <= 1: raise FermaskError(f"min_face_fraction must be in [0, 1], got {min_face_fraction!r}")
         self.min_face, self.min_face_fraction = min_face, min_face_fraction
@@ -68,7 +71,7 @@ class FaceDetector:
         if min(image.shape[:2]) < smallest: return np.zeros((0, 4), int), None   # too small to hold the smallest face sought (a 1x1 image)
         scale = min(1., self.native_size / smallest)
         small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
-        found = np.asarray(self.find(small), np.float64)
+        found = np.array(self.find(small), np.float64)   # a copy: scaled in place below
         found = found.reshape(-1, found.shape[1] if found.ndim == 2 else 4)
         found[:, :8] /= scale   # boxes and eyes to the image's pixels; a score after them stays as it is
         found = found[self.confirmed(image, found)][:, :8]
@@ -94,6 +97,16 @@ class FaceDetector:
 
     def __repr__(self): return f"{type(self).__name__}(min_face={self.min_face}, min_face_fraction={self.min_face_fraction})"
 
+# %% ../nbs/14_faces.ipynb #0ad1cc9f
+def load_cascade(cascade:str, # a file in cv2.data.haarcascades, or the path of a cascade XML
+                ) -> cv2.CascadeClassifier:
+    "OpenCV's Haar cascade `cascade`, or one line saying it cannot be read."
+    path = Path(cascade) if Path(cascade).is_file() else Path(cv2.data.haarcascades)/cascade
+    try: loaded = cv2.CascadeClassifier(str(path)) if path.is_file() else None
+    except (cv2.error, SystemError): loaded = None   # OpenCV's answer to a file that is not a cascade XML
+    if loaded is None or loaded.empty(): raise FermaskError(f"{cascade} is not a readable Haar cascade (a file in {cv2.data.haarcascades} or the path of an XML cascade)")
+    return loaded
+
 # %% ../nbs/14_faces.ipynb #44d6f50e
 class HaarDetector(FaceDetector):
     "Viola-Jones face detection with an OpenCV Haar cascade."
@@ -103,10 +116,7 @@ class HaarDetector(FaceDetector):
                  **kwargs, # `min_face`, `min_face_fraction` (see `FaceDetector`)
                 ):
         super().__init__(**kwargs)
-        path = Path(cascade) if Path(cascade).is_file() else Path(cv2.data.haarcascades)/cascade
-        try: self.cascade = cv2.CascadeClassifier(str(path)) if path.is_file() else None
-        except (cv2.error, SystemError): self.cascade = None   # OpenCV's answer to a file that is not a cascade XML
-        if self.cascade is None or self.cascade.empty(): raise FermaskError(f"{cascade} is not a readable Haar cascade (a file in {cv2.data.haarcascades} or the path of an XML cascade)")
+        self.cascade = load_cascade(cascade)
         if scale_factor <= 1: raise FermaskError(f"scale_factor must be > 1, got {scale_factor!r}")
         self.native_size = max(self.cascade.getOriginalWindowSize())
         self.scale_factor, self.min_neighbors = scale_factor, min_neighbors
@@ -147,6 +157,8 @@ def overlapping(box, # x, y, width, height
              * np.clip(np.minimum(y0 + h0, others[:, 1] + others[:, 3]) - np.maximum(y0, others[:, 1]), 0, None))
     return (inter > 0) & (inter >= overlap * (w0 * h0 + others[:, 2] * others[:, 3] - inter))
 
+
+# %% ../nbs/14_faces.ipynb #19f998da
 def blend_overlapping(rows:np.ndarray, # (N,4+k): x, y, width, height, then k more numbers to blend (e.g. landmarks)
                       scores:np.ndarray, # (N,) each row's score
                       overlap:float=0.3, # intersection over union above which rows are one face
@@ -167,7 +179,7 @@ def blend_overlapping(rows:np.ndarray, # (N,4+k): x, y, width, height, then k mo
         rows, scores, weights = blended, best, np.array(weight)
 
 
-# %% ../nbs/14_faces.ipynb #c5a26164
+# %% ../nbs/14_faces.ipynb #01feff29
 HAAR_SECOND_LOOK = ('haarcascade_eye.xml', 'haarcascade_frontalface_default.xml')  # OpenCV's cascades that take the second look
 
 def haar_sees_face(gray:np.ndarray, # uint8 (H,W): the whole image, gray
@@ -178,11 +190,27 @@ def haar_sees_face(gray:np.ndarray, # uint8 (H,W): the whole image, gray
     "Whether the cascades find an eye in the upper part, or a frontal face, in a 128x128 view of `box` 1.3 times its side."
     x, y, w, h = box
     side = 1.3 * max(w, h)
+    if side <= 0: return False   # a box of no size holds nothing to see
     zoom = 128 / side
     view = np.float32([[zoom, 0, -(x + w / 2 - side / 2) * zoom], [0, zoom, -(y + h / 2 - side / 2) * zoom]])
     square = cv2.equalizeHist(cv2.warpAffine(gray, view, (128, 128), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
     return (len(eyes.detectMultiScale(square[:72], 1.1, 3, minSize=(12, 12), maxSize=(48, 48))) > 0
             or len(frontal.detectMultiScale(square, 1.1, 3, minSize=(64, 64))) > 0)
+
+# %% ../nbs/14_faces.ipynb #cb27b831
+def blend_sure_and_doubtful(rows:np.ndarray, # (N,4+k): x, y, width, height, then k more numbers to blend
+                            scores:np.ndarray, # (N,) each row's score
+                            threshold:float, # the score from which a face is sure
+                           ) -> np.ndarray: # (M,4+k+1): blended rows, each with its best score last
+    "Sure rows and doubtful rows each blended among themselves (`blend_overlapping`); a doubtful face overlapping a sure one, or centred in it, dropped."
+    sure = scores >= threshold
+    faces, doubts = (np.column_stack(blend_overlapping(rows[s], scores[s])) for s in (sure, ~sure))
+    x, y, w, h = faces[:, :4].T
+    def centred(doubt):   # its centre inside a sure face's box
+        cx, cy = doubt[0] + doubt[2] / 2, doubt[1] + doubt[3] / 2
+        return ((x <= cx) & (cx <= x + w) & (y <= cy) & (cy <= y + h)).any()
+    apart = np.array([not (overlapping(doubt[:4], faces[:, :4]).any() or centred(doubt)) for doubt in doubts], bool)
+    return np.concatenate([faces, doubts[apart]])
 
 # %% ../nbs/14_faces.ipynb #e7b0a002
 def exposed(image:np.ndarray, # uint8 BGR (H,W,3)
@@ -194,29 +222,31 @@ def exposed(image:np.ndarray, # uint8 BGR (H,W,3)
 # %% ../nbs/14_faces.ipynb #4896e100
 BLAZEFACE_MODEL = Path(fermask.__file__).parent/'weights'/'blazeface_full_range.tflite'  # bundled: MediaPipe's full-range BlazeFace
 BLAZEFACE_MARGIN = 0.14  # its boxes are tighter than the Haar cascade's: measured on FER2013 in the last section
+SECOND_LOOK_FROM = 0.35  # BlazeFace's faces scored from this up to its threshold get a second look (chosen on benchmarks/detection.py's photos)
 
 class BlazeFaceDetector(FaceDetector):
     "MediaPipe's full-range BlazeFace CNN (bundled with fermask), run by OpenCV; finds each face's eyes too."
-    native_size, margin, input_size = 24, BLAZEFACE_MARGIN, 192
+    native_size, default_min_face, margin, input_size = 24, 24, BLAZEFACE_MARGIN, 192
 
     def __init__(self, model:str|Path|None=None, # the full-range BlazeFace .tflite file (None: the bundled one, `BLAZEFACE_MODEL`)
                  score_threshold:float=0.5, # keep faces scored at least this (MediaPipe's default)
-                 second_look:float=0.35, # ... and those scored from this up, if Haar cascades see an eye or a face in them (`haar_sees_face`)
-                 min_face:int=24, # the smallest face to look for, in pixels of the image
-                 min_face_fraction:float=0.1, # ... or this fraction of the image's shorter side, whichever is larger
+                 second_look_from:float|None=None, # ... and those scored from this up if Haar cascades see an eye or a face in them (None: `SECOND_LOOK_FROM`, or `score_threshold` if lower)
+                 **kwargs, # `min_face`, `min_face_fraction` (see `FaceDetector`)
                 ):
-        super().__init__(min_face, min_face_fraction)
+        super().__init__(**kwargs)
         model = BLAZEFACE_MODEL if model is None else model
         if not 0 < score_threshold < 1: raise FermaskError(f"score_threshold must be in (0, 1), got {score_threshold!r}")
-        if not 0 < second_look <= score_threshold: raise FermaskError(f"second_look must be in (0, score_threshold={score_threshold}], got {second_look!r}")
+        second_look_from = min(SECOND_LOOK_FROM, score_threshold) if second_look_from is None else second_look_from
+        if not 0 < second_look_from <= score_threshold:
+            raise FermaskError(f"second_look_from must be in (0, score_threshold={score_threshold}], got {second_look_from!r}")
         if not Path(model).is_file(): raise FermaskError(f"BlazeFace model file not found: {model}" + (" (reinstall fermask)" if Path(model) == BLAZEFACE_MODEL else ''))
         try:
             self.net = cv2.dnn.readNetFromTFLite(str(model))
             shapes = [o.shape for o in self.outputs(np.zeros((self.input_size, self.input_size, 3), np.uint8))]
         except cv2.error: shapes = None
         if shapes != [(48 * 48, 1), (48 * 48, 16)]: raise FermaskError(f"{model} is not a full-range BlazeFace TFLite model that OpenCV can run")
-        self.score_threshold, self.second_look = score_threshold, second_look
-        self.eye_cascade, self.frontal_cascade = (cv2.CascadeClassifier(str(Path(cv2.data.haarcascades)/name)) for name in HAAR_SECOND_LOOK)
+        self.score_threshold, self.second_look_from = score_threshold, second_look_from
+        self.eye_cascade, self.frontal_cascade = map(load_cascade, HAAR_SECOND_LOOK)
         ys, xs = np.mgrid[:48, :48]
         self.anchors = (np.stack([xs.ravel(), ys.ravel()], 1) + 0.5) / 48   # one anchor per 4x4 cell, centres in [0, 1]
 
@@ -230,7 +260,7 @@ class BlazeFaceDetector(FaceDetector):
         side = max(image.shape[:2])
         logits, regressions = self.outputs(cv2.copyMakeBorder(image, 0, side - image.shape[0], 0, side - image.shape[1], cv2.BORDER_CONSTANT))
         scores = 1 / (1 + np.exp(-np.clip(logits[:, 0], -50, 50)))
-        keep = scores >= self.second_look
+        keep = scores >= self.second_look_from
         r, a = regressions[keep] / self.input_size, self.anchors[keep]
         centre, size = r[:, :2] + a, r[:, 2:4]
         eyes = r[:, 4:8] + np.tile(a, 2)
@@ -247,10 +277,7 @@ class BlazeFaceDetector(FaceDetector):
                     found.append(((rows + [x, y, 0, 0, x, y, x, y]) * scale, scores))
             image, scale = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), scale * 2
         rows, scores = map(np.concatenate, zip(*found))
-        sure = scores >= self.score_threshold   # blended apart, so that doubtful rows do not pull a sure face's box
-        faces, doubts = (np.column_stack(blend_overlapping(rows[s], scores[s])) for s in (sure, ~sure))   # box, eyes, score
-        alone = np.array([not overlapping(doubt[:4], faces[:, :4]).any() for doubt in doubts], bool)
-        return np.concatenate([faces, doubts[alone]])
+        return blend_sure_and_doubtful(rows, scores, self.score_threshold)   # box, eyes, score
 
     def confirmed(self, image:np.ndarray, found:np.ndarray) -> np.ndarray:
         "Faces scored `score_threshold` or more, and those scored less that Haar cascades see a face in (the second look)."
@@ -259,8 +286,7 @@ class BlazeFaceDetector(FaceDetector):
         gray = cv2.cvtColor(exposed(image), cv2.COLOR_BGR2GRAY)
         return keep | np.array([not k and haar_sees_face(gray, row[:4], self.eye_cascade, self.frontal_cascade) for k, row in zip(keep, found)], bool)
 
-    def __repr__(self): return (f"BlazeFaceDetector(min_face={self.min_face}, min_face_fraction={self.min_face_fraction}, "
-                                f"score_threshold={self.score_threshold}, second_look={self.second_look})")
+    def __repr__(self): return super().__repr__()[:-1] + f", score_threshold={self.score_threshold}, second_look_from={self.second_look_from})"
 
 # %% ../nbs/14_faces.ipynb #5738f7dc
 class WholeImage(FaceDetector):
