@@ -227,7 +227,7 @@ def learning_curves_figure(history:pd.DataFrame, # a run's history.csv
     acc.legend(); fig.suptitle(title); fig.tight_layout()
     return fig
 
-# %% ../nbs/12_experiments.ipynb #8736304e
+# %% ../nbs/12_experiments.ipynb #54485a91
 def precision(amp:str, # a run's `TrainConfig.amp`
               gpu:bool, # whether it ran on a GPU
              ) -> str:

@@ -97,7 +97,7 @@ class FaceDetector:
 
     def __repr__(self): return f"{type(self).__name__}(min_face={self.min_face}, min_face_fraction={self.min_face_fraction})"
 
-# %% ../nbs/14_faces.ipynb #0ad1cc9f
+# %% ../nbs/14_faces.ipynb #0760cbe4
 def load_cascade(cascade:str, # a file in cv2.data.haarcascades, or the path of a cascade XML
                 ) -> cv2.CascadeClassifier:
     "OpenCV's Haar cascade `cascade`, or one line saying it cannot be read."
@@ -158,7 +158,7 @@ def overlapping(box, # x, y, width, height
     return (inter > 0) & (inter >= overlap * (w0 * h0 + others[:, 2] * others[:, 3] - inter))
 
 
-# %% ../nbs/14_faces.ipynb #19f998da
+# %% ../nbs/14_faces.ipynb #c4fa84c2
 def blend_overlapping(rows:np.ndarray, # (N,4+k): x, y, width, height, then k more numbers to blend (e.g. landmarks)
                       scores:np.ndarray, # (N,) each row's score
                       overlap:float=0.3, # intersection over union above which rows are one face
@@ -197,7 +197,7 @@ def haar_sees_face(gray:np.ndarray, # uint8 (H,W): the whole image, gray
     return (len(eyes.detectMultiScale(square[:72], 1.1, 3, minSize=(12, 12), maxSize=(48, 48))) > 0
             or len(frontal.detectMultiScale(square, 1.1, 3, minSize=(64, 64))) > 0)
 
-# %% ../nbs/14_faces.ipynb #cb27b831
+# %% ../nbs/14_faces.ipynb #527fa5f3
 def blend_sure_and_doubtful(rows:np.ndarray, # (N,4+k): x, y, width, height, then k more numbers to blend
                             scores:np.ndarray, # (N,) each row's score
                             threshold:float, # the score from which a face is sure
