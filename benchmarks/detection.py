@@ -144,9 +144,10 @@ def main():
     group.add_argument('--timing', action='store_true', help="only the end-to-end frames/s")
     group.add_argument('--no-timing', action='store_true', help="everything but the end-to-end frames/s")
     args = parser.parse_args()
-    detectors = {'blazeface (default: min_face 24, second look from 0.35)': BlazeFaceDetector(),
-                 'blazeface, no second look': BlazeFaceDetector(second_look_from=0.5),
-                 'blazeface, score >= 0.35, no second look': BlazeFaceDetector(score_threshold=0.35),
+    detectors = {'blazeface (default: min_face 24, second looks from 0.2)': BlazeFaceDetector(),
+                 'blazeface, no second look (MediaPipe: score >= 0.5)': BlazeFaceDetector(second_look_from=0.5, sure_from=0.5),
+                 'blazeface, score >= 0.35, no second look': BlazeFaceDetector(score_threshold=0.35, second_look_from=0.35, sure_from=0.35),
+                 'blazeface, the closer look only (no Haar look)': BlazeFaceDetector(haar_look_from=1),
                  'blazeface min_face 48': BlazeFaceDetector(min_face=48),
                  'haar (min_face 48)': HaarDetector(),
                  'haar min_face 16, min_face_fraction 0': HaarDetector(min_face=16, min_face_fraction=0)}

@@ -11,10 +11,10 @@ import fermask
 from .errors import FermaskError
 
 # %% auto #0
-__all__ = ['MARGIN', 'HAAR_SECOND_LOOK', 'BLAZEFACE_MODEL', 'BLAZEFACE_MARGIN', 'SECOND_LOOK_FROM', 'DETECTORS', 'to_bgr8',
-           'read_image', 'FaceDetector', 'load_cascade', 'HaarDetector', 'YuNetDetector', 'overlapping',
-           'blend_overlapping', 'haar_sees_face', 'blend_sure_and_doubtful', 'exposed', 'BlazeFaceDetector',
-           'WholeImage', 'make_detector', 'face_crops']
+__all__ = ['MARGIN', 'HAAR_SECOND_LOOK', 'FLAT', 'BLAZEFACE_MODEL', 'BLAZEFACE_MARGIN', 'SECOND_LOOK_FROM', 'SURE_FROM',
+           'HAAR_LOOK_FROM', 'CLOSER_LOOK', 'DETECTORS', 'to_bgr8', 'read_image', 'FaceDetector', 'load_cascade',
+           'HaarDetector', 'YuNetDetector', 'overlapping', 'blend_overlapping', 'square_view', 'haar_sees_face',
+           'blend_sure_and_doubtful', 'exposed', 'BlazeFaceDetector', 'WholeImage', 'make_detector', 'face_crops']
 
 # %% ../nbs/14_faces.ipynb #c07b6216
 def to_bgr8(image:np.ndarray, # (H,W) gray, (H,W,1), (H,W,3) BGR or (H,W,4) BGRA; uint8, uint16 or float in [0,1]
@@ -179,21 +179,32 @@ def blend_overlapping(rows:np.ndarray, # (N,4+k): x, y, width, height, then k mo
         rows, scores, weights = blended, best, np.array(weight)
 
 
+# %% ../nbs/14_faces.ipynb #841e4fd5
+def square_view(image:np.ndarray, # uint8 (H,W) or (H,W,3)
+                box, # x, y, width, height
+                times:float, # the view's side, in times the box's longer side
+                size:int, # the view's side in pixels
+               ) -> np.ndarray: # uint8 (size,size) or (size,size,3)
+    "A size x size view of the square, `times` the box's longer side, around `box`'s centre; past the image's edges, its edge pixels repeated."
+    x, y, w, h = box
+    zoom = size / (times * max(w, h))
+    view = np.float32([[zoom, 0, size / 2 - (x + w / 2) * zoom], [0, zoom, size / 2 - (y + h / 2) * zoom]])
+    return cv2.warpAffine(image, view, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
 # %% ../nbs/14_faces.ipynb #01feff29
-HAAR_SECOND_LOOK = ('haarcascade_eye.xml', 'haarcascade_frontalface_default.xml')  # OpenCV's cascades that take the second look
+HAAR_SECOND_LOOK = ('haarcascade_eye.xml', 'haarcascade_frontalface_default.xml')  # OpenCV's cascades that take Haar's look
+FLAT = 10  # a view whose grey levels vary less than this (standard deviation) holds no eye: equalized, it is noise
 
 def haar_sees_face(gray:np.ndarray, # uint8 (H,W): the whole image, gray
                    box, # x, y, width, height of a face that a detector doubts
                    eyes:cv2.CascadeClassifier, # OpenCV's eye cascade
                    frontal:cv2.CascadeClassifier, # OpenCV's frontal-face cascade
                   ) -> bool:
-    "Whether the cascades find an eye in the upper part, or a frontal face, in a 128x128 view of `box` 1.3 times its side."
-    x, y, w, h = box
-    side = 1.3 * max(w, h)
-    if side <= 0: return False   # a box of no size holds nothing to see
-    zoom = 128 / side
-    view = np.float32([[zoom, 0, -(x + w / 2 - side / 2) * zoom], [0, zoom, -(y + h / 2 - side / 2) * zoom]])
-    square = cv2.equalizeHist(cv2.warpAffine(gray, view, (128, 128), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+    "Whether the cascades find an eye in the upper part, or a frontal face, in a 128x128 view of `box` 1.3 times its side (never in a flat view)."
+    if max(box[2], box[3]) <= 0: return False   # a box of no size holds nothing to see
+    square = square_view(gray, box, 1.3, 128)
+    if square.std() < FLAT: return False
+    square = cv2.equalizeHist(square)
     return (len(eyes.detectMultiScale(square[:72], 1.1, 3, minSize=(12, 12), maxSize=(48, 48))) > 0
             or len(frontal.detectMultiScale(square, 1.1, 3, minSize=(64, 64))) > 0)
 
@@ -222,30 +233,39 @@ def exposed(image:np.ndarray, # uint8 BGR (H,W,3)
 # %% ../nbs/14_faces.ipynb #4896e100
 BLAZEFACE_MODEL = Path(fermask.__file__).parent/'weights'/'blazeface_full_range.tflite'  # bundled: MediaPipe's full-range BlazeFace
 BLAZEFACE_MARGIN = 0.14  # its boxes are tighter than the Haar cascade's: measured on FER2013 in the last section
-SECOND_LOOK_FROM = 0.35  # BlazeFace's faces scored from this up to its threshold get a second look (chosen on benchmarks/detection.py's photos)
+SECOND_LOOK_FROM = 0.2   # BlazeFace's faces scored from this up to SURE_FROM get a second look ...
+SURE_FROM = 0.6          # ... and those scored this or more are kept without one
+HAAR_LOOK_FROM = 0.35    # Haar's look is for faces scored from this up to the threshold (the three chosen on benchmarks/detection.py's photos)
+CLOSER_LOOK = 4          # the closer look's view: 4 times the face's side, so that the face is 48 of the network's 192 pixels
 
 class BlazeFaceDetector(FaceDetector):
     "MediaPipe's full-range BlazeFace CNN (bundled with fermask), run by OpenCV; finds each face's eyes too."
     native_size, default_min_face, margin, input_size = 24, 24, BLAZEFACE_MARGIN, 192
 
     def __init__(self, model:str|Path|None=None, # the full-range BlazeFace .tflite file (None: the bundled one, `BLAZEFACE_MODEL`)
-                 score_threshold:float=0.5, # keep faces scored at least this (MediaPipe's default)
-                 second_look_from:float|None=None, # ... and those scored from this up if Haar cascades see an eye or a face in them (None: `SECOND_LOOK_FROM`, or `score_threshold` if lower)
+                 score_threshold:float=0.5, # MediaPipe's default threshold: the score a face needs on the closer look
+                 second_look_from:float|None=None, # faces scored from this up to `sure_from` get a second look (None: `SECOND_LOOK_FROM`, or `score_threshold` if lower)
+                 sure_from:float|None=None, # faces scored this or more are kept without one (None: `SURE_FROM`, or `score_threshold` if higher)
+                 haar_look_from:float|None=None, # faces scored from this up to `score_threshold` are kept if Haar cascades see an eye or a face (None: `HAAR_LOOK_FROM`; 1: no Haar look)
                  **kwargs, # `min_face`, `min_face_fraction` (see `FaceDetector`)
                 ):
         super().__init__(**kwargs)
         model = BLAZEFACE_MODEL if model is None else model
         if not 0 < score_threshold < 1: raise FermaskError(f"score_threshold must be in (0, 1), got {score_threshold!r}")
         second_look_from = min(SECOND_LOOK_FROM, score_threshold) if second_look_from is None else second_look_from
+        sure_from = max(SURE_FROM, score_threshold) if sure_from is None else sure_from
+        haar_look_from = HAAR_LOOK_FROM if haar_look_from is None else haar_look_from
         if not 0 < second_look_from <= score_threshold:
             raise FermaskError(f"second_look_from must be in (0, score_threshold={score_threshold}], got {second_look_from!r}")
+        if not score_threshold <= sure_from <= 1: raise FermaskError(f"sure_from must be in [score_threshold={score_threshold}, 1], got {sure_from!r}")
+        if not 0 < haar_look_from <= 1: raise FermaskError(f"haar_look_from must be in (0, 1], got {haar_look_from!r}")
         if not Path(model).is_file(): raise FermaskError(f"BlazeFace model file not found: {model}" + (" (reinstall fermask)" if Path(model) == BLAZEFACE_MODEL else ''))
         try:
             self.net = cv2.dnn.readNetFromTFLite(str(model))
             shapes = [o.shape for o in self.outputs(np.zeros((self.input_size, self.input_size, 3), np.uint8))]
         except cv2.error: shapes = None
         if shapes != [(48 * 48, 1), (48 * 48, 16)]: raise FermaskError(f"{model} is not a full-range BlazeFace TFLite model that OpenCV can run")
-        self.score_threshold, self.second_look_from = score_threshold, second_look_from
+        self.score_threshold, self.second_look_from, self.sure_from, self.haar_look_from = score_threshold, second_look_from, sure_from, haar_look_from
         self.eye_cascade, self.frontal_cascade = map(load_cascade, HAAR_SECOND_LOOK)
         ys, xs = np.mgrid[:48, :48]
         self.anchors = (np.stack([xs.ravel(), ys.ravel()], 1) + 0.5) / 48   # one anchor per 4x4 cell, centres in [0, 1]
@@ -279,14 +299,32 @@ class BlazeFaceDetector(FaceDetector):
         rows, scores = map(np.concatenate, zip(*found))
         return blend_sure_and_doubtful(rows, scores, self.score_threshold)   # box, eyes, score
 
-    def confirmed(self, image:np.ndarray, found:np.ndarray) -> np.ndarray:
-        "Faces scored `score_threshold` or more, and those scored less that Haar cascades see a face in (the second look)."
-        keep = found[:, 8] >= self.score_threshold
-        if keep.all(): return keep
-        gray = cv2.cvtColor(exposed(image), cv2.COLOR_BGR2GRAY)
-        return keep | np.array([not k and haar_sees_face(gray, row[:4], self.eye_cascade, self.frontal_cascade) for k, row in zip(keep, found)], bool)
+    def closer_look(self, image:np.ndarray, # uint8 BGR (H,W,3), at full size
+                    box, # x, y, width, height of a face found
+                   ) -> float:
+        "The network's best score for a face overlapping `box` in a view `CLOSER_LOOK` times its side around it (0 if it finds none there)."
+        x, y, w, h = box
+        if max(w, h) <= 0: return 0.0   # a box of no size holds nothing to see
+        rows, scores = self.search(square_view(image, box, CLOSER_LOOK, self.input_size))
+        zoom, centre = self.input_size / (CLOSER_LOOK * max(w, h)), self.input_size / 2
+        seen = overlapping([centre - w * zoom / 2, centre - h * zoom / 2, w * zoom, h * zoom], rows[:, :4])
+        return float(scores[seen].max()) if seen.any() else 0.0
 
-    def __repr__(self): return super().__repr__()[:-1] + f", score_threshold={self.score_threshold}, second_look_from={self.second_look_from})"
+    def confirmed(self, image:np.ndarray, found:np.ndarray) -> np.ndarray:
+        "Faces scored `sure_from` or more; those scored less if Haar cascades see a face in them (scored from `haar_look_from` up to the threshold) or the closer look scores them at the threshold."
+        scores = found[:, 8]
+        keep = scores >= self.sure_from
+        if keep.all(): return keep
+        image = exposed(image)
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        haar_look = (self.haar_look_from <= scores) & (scores < self.score_threshold)
+        return keep | np.array([not k and ((h and haar_sees_face(gray, row[:4], self.eye_cascade, self.frontal_cascade))
+                                           or self.closer_look(image, row[:4]) >= self.score_threshold)
+                                for k, h, row in zip(keep, haar_look, found)], bool)
+
+    def __repr__(self):
+        return super().__repr__()[:-1] + (f", score_threshold={self.score_threshold}, second_look_from={self.second_look_from}, "
+                                          f"sure_from={self.sure_from}, haar_look_from={self.haar_look_from})")
 
 # %% ../nbs/14_faces.ipynb #5738f7dc
 class WholeImage(FaceDetector):
