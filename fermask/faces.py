@@ -181,7 +181,7 @@ def blend_overlapping(rows:np.ndarray, # (N,4+k): x, y, width, height, then k mo
 
 # %% ../nbs/14_faces.ipynb #841e4fd5
 def square_view(image:np.ndarray, # uint8 (H,W) or (H,W,3)
-                box, # x, y, width, height
+                box, # x, y, width, height (of positive size)
                 times:float, # the view's side, in times the box's longer side
                 size:int, # the view's side in pixels
                ) -> np.ndarray: # uint8 (size,size) or (size,size,3)
@@ -193,7 +193,7 @@ def square_view(image:np.ndarray, # uint8 (H,W) or (H,W,3)
 
 # %% ../nbs/14_faces.ipynb #01feff29
 HAAR_SECOND_LOOK = ('haarcascade_eye.xml', 'haarcascade_frontalface_default.xml')  # OpenCV's cascades that take Haar's look
-FLAT = 10  # a view whose grey levels vary less than this (standard deviation) holds no eye: equalized, it is noise
+FLAT = 10  # a view whose grey levels vary less than this (standard deviation) holds no eye: equalized, it is noise (see the prose above)
 
 def haar_sees_face(gray:np.ndarray, # uint8 (H,W): the whole image, gray
                    box, # x, y, width, height of a face that a detector doubts
@@ -236,7 +236,7 @@ BLAZEFACE_MARGIN = 0.14  # its boxes are tighter than the Haar cascade's: measur
 SECOND_LOOK_FROM = 0.2   # BlazeFace's faces scored from this up to SURE_FROM get a second look ...
 SURE_FROM = 0.6          # ... and those scored this or more are kept without one
 HAAR_LOOK_FROM = 0.35    # Haar's look is for faces scored from this up to the threshold (the three chosen on benchmarks/detection.py's photos)
-CLOSER_LOOK = 4          # the closer look's view: 4 times the face's side, so that the face is 48 of the network's 192 pixels
+CLOSER_LOOK = 4          # the closer look's view: 4 times the face's side, the face 48 of the network's 192 pixels (the best of 2, 3, 4 there)
 
 class BlazeFaceDetector(FaceDetector):
     "MediaPipe's full-range BlazeFace CNN (bundled with fermask), run by OpenCV; finds each face's eyes too."
@@ -244,7 +244,7 @@ class BlazeFaceDetector(FaceDetector):
 
     def __init__(self, model:str|Path|None=None, # the full-range BlazeFace .tflite file (None: the bundled one, `BLAZEFACE_MODEL`)
                  score_threshold:float=0.5, # MediaPipe's default threshold: the score a face needs on the closer look
-                 second_look_from:float|None=None, # faces scored from this up to `sure_from` get a second look (None: `SECOND_LOOK_FROM`, or `score_threshold` if lower)
+                 second_look_from:float|None=None, # faces scored from this up to `sure_from` get a second look (None: `SECOND_LOOK_FROM`, or `score_threshold` if lower; it and `sure_from` at `score_threshold`: none)
                  sure_from:float|None=None, # faces scored this or more are kept without one (None: `SURE_FROM`, or `score_threshold` if higher)
                  haar_look_from:float|None=None, # faces scored from this up to `score_threshold` are kept if Haar cascades see an eye or a face (None: `HAAR_LOOK_FROM`; 1: no Haar look)
                  **kwargs, # `min_face`, `min_face_fraction` (see `FaceDetector`)
@@ -368,7 +368,7 @@ def face_crops(image:np.ndarray, # uint8 BGR (H,W,3)
             (rx, ry), (lx, ly) = eyes[i]
             turn = cv2.getRotationMatrix2D((x + w / 2, y + h / 2), np.degrees(np.arctan2(ly - ry, lx - rx)), 1)
             turn[:, 2] -= x0, y0   # the square's corner at the origin
-            square = cv2.warpAffine(image, turn, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            square = cv2.warpAffine(image, turn, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         crops[i] = cv2.resize(cv2.cvtColor(square, cv2.COLOR_BGR2GRAY), (size, size),
                               interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
     return crops
