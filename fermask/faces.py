@@ -368,7 +368,7 @@ def face_crops(image:np.ndarray, # uint8 BGR (H,W,3)
             (rx, ry), (lx, ly) = eyes[i]
             turn = cv2.getRotationMatrix2D((x + w / 2, y + h / 2), np.degrees(np.arctan2(ly - ry, lx - rx)), 1)
             turn[:, 2] -= x0, y0   # the square's corner at the origin
-            square = cv2.warpAffine(image, turn, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            square = cv2.warpAffine(image, turn, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         crops[i] = cv2.resize(cv2.cvtColor(square, cv2.COLOR_BGR2GRAY), (size, size),
                               interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
     return crops
