@@ -147,6 +147,14 @@ class DevTools:
             if 'method' in message: self.events.append(message)
         if not any(e['method'] == event for e in self.events): raise FermaskError(f"{event} did not arrive within {self.timeout}s")
 
+    def capture(self, tries:int=20) -> bytes:
+        "A PNG of the whole page (beyond the window), retried while Chromium reports the page 0 wide: a layout not yet done, under load."
+        for attempt in range(tries):
+            try: return base64.b64decode(self.send('Page.captureScreenshot', format='png', captureBeyondViewport=True)['data'])
+            except FermaskError as e:
+                if '0 width' not in str(e) or attempt == tries - 1: raise
+                time.sleep(0.25)
+
     def evaluate(self, expression:str):
         "The value of a JavaScript expression in the page."
         return self.send('Runtime.evaluate', expression=expression, returnByValue=True)['result'].get('value')
@@ -210,11 +218,11 @@ def screenshot(tools:DevTools, # a session with Chromium
     time.sleep(0.3)
     size = tools.send('Page.getLayoutMetrics')['cssContentSize']
     tools.send('Emulation.setDeviceMetricsOverride', height=min(int(size['height']), 16000), **metrics)
-    shot = tools.send('Page.captureScreenshot', format='png', captureBeyondViewport=True)
+    png = tools.capture()
     content_width = int(tools.evaluate('document.documentElement.scrollWidth'))
     tools.send('Emulation.clearDeviceMetricsOverride')
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(base64.b64decode(shot['data']))
+    path.write_bytes(png)
     return content_width
 
 def browser_check(site_dir:str|Path, # a built site

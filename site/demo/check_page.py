@@ -1,16 +1,15 @@
 """Check the "Try it" page of a built site in headless Chromium, and measure it:
 
-    python site/demo/check_page.py SITE [--page site/try.html] [--screenshots .screenshots/try]
+    python site/demo/check_page.py SITE [--page site/try.html] [--screenshots .screenshots/try] [--speed]
 
 SITE is a built site with the page and, beside it, the folder `demo/` that site/demo/build.py writes.
 The check serves SITE on 127.0.0.1 and, in Chromium:
 - loads the page, and clicks each sample photo, then gives it photos made from them (a 2x2 shrink,
   two faces, a small face, a 6000x4000 photo): the page's faces, boxes and 7 probabilities must be
   those of `fermask predict --detector haar` on the same files (probabilities within 0.01); the time
-  from a sample's click to its result must be at most 2 s (the time of a sample chosen while the
-  page still loads is reported);
+  from a sample's click to its result is measured (a sample chosen while the page still loads too);
 - turns on a fake camera (Chromium's `--use-fake-device-for-media-stream`, fed a .y4m written here from
-  `fermask.speed.benchmark_frame()`): at least 15 frames/s classified, the face found;
+  `fermask.speed.benchmark_frame()`): frames must be classified and the face found, at a rate measured;
 - gives the page bad input: a file that is not an image, a photo too large, a camera refused, no camera:
   each must end in a clear message on the page;
 - fails on any request that leaves the page's origin, any failed request, console error or exception,
@@ -18,9 +17,12 @@ The check serves SITE on 127.0.0.1 and, in Chromium:
 Before the browser, it runs faces.js in Node on the same photos and on the camera's frame, with the photo
 and the camera settings: its boxes and crops must be fermask.faces' (OpenCV's) to the pixel.
 It saves a screenshot of each step (look at them) and prints the measurements; exit status 1 on a failure.
+The speeds are targets only with `--speed` (a result within 2 s of the click, at least 15 camera
+frames/s), as for the committed record benchmarks/try_it.txt: the website's check (site/check.py) runs
+this one without it, as a speed measured on a machine busy with other work says nothing about the page.
 """
 from __future__ import annotations
-import argparse, base64, json, os, shutil, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import cv2
@@ -137,10 +139,10 @@ class PageSession:
     def shot(self, name:str) -> Path:
         height = self.tools.send('Page.getLayoutMetrics')['cssContentSize']['height']
         self.tools.send('Emulation.setDeviceMetricsOverride', width=1280, height=min(int(height), 6000), deviceScaleFactor=1, mobile=False)
-        data = self.tools.send('Page.captureScreenshot', format='png', captureBeyondViewport=True)['data']
+        png = self.tools.capture()
         self.tools.send('Emulation.clearDeviceMetricsOverride')
         self.screenshots.mkdir(parents=True, exist_ok=True)
-        (path := self.screenshots/f'{name}.png').write_bytes(base64.b64decode(data))
+        (path := self.screenshots/f'{name}.png').write_bytes(png)
         return path
 
     def choose_file(self, path:Path):
@@ -164,7 +166,9 @@ class PageSession:
         return int(sum(e['params']['encodedDataLength'] for e in self.tools.events if e['method'] == 'Network.loadingFinished'))
 
 
-def check(site_dir:Path, page:str='site/try.html', screenshots:Path=Path('.screenshots/try'), timeout:float=60) -> dict:
+def check(site_dir:Path, page:str='site/try.html', screenshots:Path=Path('.screenshots/try'), timeout:float=60,
+          speed:bool=False, # hold the page to FIRST_RESULT_S and CAMERA_FPS too
+         ) -> dict:
     "Run every check of the page; the measurements and the problems found."
     demo = (site_dir/page).parent/'demo'
     samples = sorted((demo/'samples').glob('*.png'))
@@ -202,7 +206,7 @@ def check(site_dir:Path, page:str='site/try.html', screenshots:Path=Path('.scree
                 if result is None: problems.append(f"{sample.name}: no result ({session.status()[1]})"); continue
                 found, worst = compare(result, cli[cli.file.map(lambda f: Path(f).name) == sample.name])
                 problems += [f"{sample.name}: {p}" for p in found]
-                if result['ms'] / 1000 > FIRST_RESULT_S and sample in samples: problems.append(f"{sample.name}: first result after {result['ms'] / 1000:.2f} s (> {FIRST_RESULT_S})")
+                if speed and result['ms'] / 1000 > FIRST_RESULT_S and sample in samples: problems.append(f"{sample.name}: first result after {result['ms'] / 1000:.2f} s (> {FIRST_RESULT_S})")
                 report['samples'][sample.name] = {'faces': len(result['faces']), 'labels': [f['label'] for f in result['faces']],
                                                   'max probability difference': worst, 'page ms': round(result['ms']), 'click to result s': round(seconds, 2),
                                                   'status': session.status()[1]}
@@ -230,7 +234,7 @@ def check(site_dir:Path, page:str='site/try.html', screenshots:Path=Path('.scree
                 rate = frames['frames'] / frames['seconds']
                 report['camera'] = {'frames': frames['frames'], 'seconds': round(frames['seconds'], 2), 'frames/s': round(rate, 1),
                                     'size': f"{frames['width']}x{frames['height']}", 'labels': [f['label'] for f in frames['faces']]}
-                if rate < CAMERA_FPS: problems.append(f"camera: {rate:.1f} frames/s (< {CAMERA_FPS})")
+                if speed and rate < CAMERA_FPS: problems.append(f"camera: {rate:.1f} frames/s (< {CAMERA_FPS})")
                 if not frames['faces']: problems.append("camera: no face found in the fake camera's frames")
             problems += session.problems()
         finally: tools.close()
@@ -258,11 +262,13 @@ if __name__ == '__main__':
     parser.add_argument('site', type=Path, help='a built site, with the page and its demo/ folder')
     parser.add_argument('--page', default='site/try.html', help='the page, relative to SITE')
     parser.add_argument('--screenshots', type=Path, default=Path('.screenshots/try'), help='where to save the screenshots')
+    parser.add_argument('--speed', action='store_true', help='fail when the page is slower than its targets (for the benchmark record, on a quiet machine)')
     args = parser.parse_args()
-    report = check(args.site.resolve(), args.page, args.screenshots)
+    report = check(args.site.resolve(), args.page, args.screenshots, speed=args.speed)
     chromium_version = subprocess.run([site_check.find_chromium(), '--version'], capture_output=True, text=True).stdout.strip()
-    print(f"The Try it page in headless Chromium (targets: probabilities within {TOLERANCE} of fermask predict, first result <= {FIRST_RESULT_S:g} s, "
-          f">= {CAMERA_FPS} camera frames/s, <= {MAX_BYTES / 1e6:g} MB loaded, no request off the origin)")
+    speeds = f"first result <= {FIRST_RESULT_S:g} s, >= {CAMERA_FPS} camera frames/s, " if args.speed else "speeds measured, not held to targets (--speed), "
+    print(f"The Try it page in headless Chromium (targets: probabilities within {TOLERANCE} of fermask predict, {speeds}"
+          f"<= {MAX_BYTES / 1e6:g} MB loaded, no request off the origin)")
     print(f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {chromium_version}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(json.dumps(report, indent=1))
     print(f"screenshots in {args.screenshots}/; " + (f"{len(report['problems'])} problem(s)" if report['problems'] else 'no problem'))
