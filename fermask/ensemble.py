@@ -4,7 +4,7 @@
 
 # %% ../nbs/18_ensemble.ipynb #fb9530ef
 from __future__ import annotations
-import glob, itertools, json, shlex
+import glob, json, shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,20 +89,26 @@ def select_greedy(probs:list, # validation probabilities, one array per run
 
 def select_exhaustive(probs:list, # validation probabilities, one array per run
                       labels:np.ndarray, # validation labels
-                      max_runs:int=16, # refuse more runs than this (2^n - 1 subsets)
+                      max_runs:int=20, # refuse more runs than this (2^n - 1 subsets)
                       admissible=lambda members: True, # which sets of member indices may be chosen (all of them together must be)
                      ) -> list[int]:
-    "The admissible subset with the best validation accuracy; the fewest members on ties, then the earliest."
+    "The admissible subset with the best validation accuracy; the fewest members on ties, then the earliest (by size, then in the order given)."
     if len(probs) > max_runs:
         raise FermaskError(f"exhaustive selection over {len(probs)} runs means {2**len(probs) - 1} subsets; "
                            f"use selection='greedy' or at most {max_runs} runs")
-    subsets = (s for k in range(1, len(probs) + 1) for s in itertools.combinations(range(len(probs)), k) if admissible(s))
-    best, best_accuracy = None, -1.0
-    for subset in subsets:  # by size, then in order: a later subset must be strictly better
-        accuracy = average_accuracy(probs, labels, subset)
-        if accuracy > best_accuracy: best, best_accuracy = list(subset), accuracy
+    probs, best = [p.astype(np.float64) for p in probs], None
+    def visit(subset:tuple, summed:np.ndarray):  # every subset that adds later runs to `subset`, the sum of its probabilities carried along
+        nonlocal best
+        for i in range(subset[-1] + 1 if subset else 0, len(probs)):
+            chosen, total = subset + (i,), summed + probs[i]
+            if admissible(chosen):
+                key = (-int((total.argmax(1) == labels).sum()), len(chosen), chosen)  # most faces right, fewest members, earliest
+                best = key if best is None else min(best, key)
+            visit(chosen, total)
+    visit((), np.zeros_like(probs[0]))
     if best is None: raise FermaskError(f"no set of the {len(probs)} runs is admissible")
-    return best
+    return list(best[2])
+
 
 # %% ../nbs/18_ensemble.ipynb #7ab83f4c
 def ensemble_command_line(runs:list, # run record folders or glob patterns of them, as given
