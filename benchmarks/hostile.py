@@ -232,6 +232,25 @@ def _():
     (work/'junk.xml').write_text('<junk>')
     return refused('predict', work/'album', '--detector', work/'junk.xml', '--no-progress', contains='is not a readable Haar cascade')
 
+for flag, value, says in (('--plateau-factor', '1', 'plateau_factor must be between 0 and 1'), ('--label-smoothing', '1.5', 'label_smoothing must be at most 1'),
+                          ('--seed', str(2**64), 'seed must be below 2**32')):
+    @case(11, f"train {flag} {'2**64' if value == str(2**64) else value}")
+    def _(flag=flag, value=value, says=says):
+        held, line = refused('train', '--out', work/'range', *TINY, flag, value, contains=says)
+        return held and not (work/'range').exists(), line
+
+for flag, value, says in (('--device', 'tpu', "unknown device 'tpu'"), ('--k', '0', 'k must be a positive'), ('--seed', '-1', 'seed must be a non-negative')):
+    @case(11, f'evaluate {flag} {value}, said before FER2013 is looked for')
+    def _(flag=flag, value=value, says=says):
+        held, line = refused('evaluate', work/'A.safetensors', '--data', work/'no-fer2013.csv', '--out', work/'early', flag, value, contains=says)
+        return held and not (work/'early').exists(), line
+
+@case(11, 'teach --out a name without .npz')
+def _():
+    status, _, err = fermask('teach', work/'A.safetensors', '--data', small, '--out', work/'teacher', '--tta', 'none', '--device', 'cpu')
+    written = sorted(p.name for p in work.glob('*teacher*')) + [p.name for p in work.glob('.tmp-*')]
+    return status == 0 and written == ['teacher', 'teacher.json'], f'status {status}, wrote {written} {err.strip()[-100:]}'
+
 def record(name:str, damage=None) -> Path:
     "A run record of predictions on 12 faces, damaged by `damage(folder)`."
     folder = work/'results'/'cpu'/name

@@ -119,12 +119,14 @@ def evaluate_command(checkpoint:str, # a weights file written by fermask (a run'
     from fermask.data import SPLITS
     from fermask.cache import fer2013_splits
     from fermask.training import pick_device
-    from fermask.evaluation import evaluate_checkpoint
+    from fermask.evaluation import evaluate_checkpoint, check_random_views
     from fermask.checkpoints import check_weights_file
     check_choice('split', split, SPLITS)
     check_weights_file(checkpoint)   # before a folder is made or the data is looked for
-    out = writable(out or Path(checkpoint).parent, folder=True)   # before the data is read
-    record = evaluate_checkpoint(checkpoint, fer2013_splits(data or None)[split], split, k, seed, out, pick_device(device))
+    check_random_views(k, seed)
+    device = pick_device(device)
+    out = writable(out or Path(checkpoint).parent, folder=True)   # all before the data is read
+    record = evaluate_checkpoint(checkpoint, fer2013_splits(data or None)[split], split, k, seed, out, device)
     for tta in ('none', 'flip', 'random'):
         r = record[f'tta_{tta}']
         print(f"{split} accuracy, TTA {tta:6s}: {100 * r['accuracy']:.2f}%  (95% CI {100 * r['accuracy_ci95'][0]:.2f}-{100 * r['accuracy_ci95'][1]:.2f})")

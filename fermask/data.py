@@ -14,8 +14,8 @@ from .errors import FermaskError, check_choice
 
 # %% auto #0
 __all__ = ['EMOTIONS', 'SPLITS', 'USAGE_SPLITS', 'FER2013_MAX_BYTES', 'MAX_IMAGE_BYTES', 'FER2013_NAME', 'FER2013_NAMES',
-           'FaceData', 'read_fer2013_csv', 'read_fer2013_images', 'project_root', 'data_dir', 'find_fer2013',
-           'read_class_folders', 'read_faces']
+           'FaceData', 'read_csv_columns', 'read_fer2013_csv', 'read_fer2013_images', 'project_root', 'data_dir',
+           'find_fer2013', 'read_class_folders', 'read_faces']
 
 # %% ../nbs/01_data.ipynb #bce3c237
 EMOTIONS = ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')  # FER2013 label ids 0..6
@@ -105,18 +105,25 @@ def _fer2013(images:list, labels:list, splits:list, source:str) -> FaceData:
     if missing: raise FermaskError(f"{source}: no images of split {', '.join(missing)}: a FER2013 source holds all three splits")
     return data
 
+# %% ../nbs/01_data.ipynb #68193a8b
+def read_csv_columns(path:Path, # an existing CSV file
+                     columns:tuple, # the columns a reader needs
+                    ) -> pd.DataFrame:
+    "Every cell of CSV `path` as a string, column names stripped; an unreadable file or a missing column -> `FermaskError` naming it."
+    try: table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise FermaskError(f"{path.name}: not a readable CSV file ({e})") from None
+    table.columns = table.columns.str.strip()
+    missing = [c for c in columns if c not in table.columns]
+    if missing: raise FermaskError(f"{path.name}: missing column {', '.join(missing)}; found {', '.join(table.columns)}")
+    return table
+
 # %% ../nbs/01_data.ipynb #33329405
 def read_fer2013_csv(path:str|Path, # the Kaggle `fer2013.csv` (columns emotion, pixels, Usage)
                     ) -> FaceData:
     "Read the original FER2013 CSV: one face per row, 2304 pixel values, split from `Usage`."
     path = _existing(path)
-    try: table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise FermaskError(f"{path.name}: not a readable CSV file ({e})") from None
-    table.columns = table.columns.str.strip()
-    missing = [c for c in ('emotion', 'pixels', 'Usage') if c not in table.columns]
-    if missing:
-        raise FermaskError(f"{path.name}: missing column {', '.join(missing)}; found {', '.join(table.columns)}")
+    table = read_csv_columns(path, ('emotion', 'pixels', 'Usage'))
     rows = [_row_values(i, *values, path.name) for i, values in
             enumerate(zip(table.emotion, table.pixels, table.Usage), start=1)]
     labels, images, splits = zip(*rows) if rows else ((), (), ())

@@ -50,9 +50,9 @@ def write_teacher(checkpoints:list, # weights files written by fermask (runs' be
     "Write the teacher's probabilities for FER2013's training faces to `out`, which `TrainConfig.teacher` then reads, and its note to `out` .json."
     check_choice('tta', tta, TTA_MODES)
     check_members(checkpoints)
-    out = writable(out)
+    device, out = pick_device(device), writable(out)   # before the data is read
     train = fer2013_splits(data or None)['train']
-    save_predictions(out, teacher_probabilities(checkpoints, train, tta, pick_device(device)), train.labels)
+    save_predictions(out, teacher_probabilities(checkpoints, train, tta, device), train.labels)
     note = {'members': [{'checkpoint': str(c), 'sha256': sha256_file(c)} for c in checkpoints], 'tta': tta, 'faces': len(train),
             'command': shlex.join(['fermask', 'teach', *map(str, checkpoints), '--out', str(out), '--tta', tta])}
     with atomic_write(out.with_suffix('.json')) as tmp: tmp.write_text(json.dumps(note, indent=1))

@@ -25,7 +25,8 @@ from .data_figures import save_figure
 
 # %% auto #0
 __all__ = ['TTA_MODES', 'predict_probs', 'confusion_matrix', 'per_class_metrics', 'bootstrap_ci', 'mcnemar', 'evaluate_probs',
-           'save_predictions', 'load_predictions', 'read_run_record', 'confusion_matrix_figure', 'evaluate_checkpoint']
+           'save_predictions', 'load_predictions', 'read_run_record', 'confusion_matrix_figure', 'check_random_views',
+           'evaluate_checkpoint']
 
 # %% ../nbs/08_evaluation.ipynb #53e74f6f
 TTA_MODES = ('none', 'flip', 'random')
@@ -126,7 +127,7 @@ def save_predictions(path:str|Path, # the `.npz` to write
                      labels:np.ndarray, # true class ids (N,)
                     ):
     "Save per-image probabilities and labels atomically (row i is image i of the split, in cache order)."
-    with atomic_write(path) as tmp: np.savez_compressed(tmp, probs=probs.astype(np.float32), labels=labels)
+    with atomic_write(path) as tmp, open(tmp, 'wb') as f: np.savez_compressed(f, probs=probs.astype(np.float32), labels=labels)  # a file, so numpy adds no '.npz'
 
 def load_predictions(path:str|Path, # a `.npz` written by `save_predictions`
                     ) -> tuple[np.ndarray, np.ndarray]:
@@ -170,6 +171,14 @@ def confusion_matrix_figure(confusion:np.ndarray, # counts, true classes in rows
     fig.tight_layout()
     return fig
 
+# %% ../nbs/08_evaluation.ipynb #87e9c49b
+def check_random_views(k:int, # random views for the authors' test-time augmentation
+                       seed:int, # seeds them and the bootstrap
+                      ):
+    "Refuse a `k` or `seed` that `evaluate_checkpoint` cannot use, before any work (the CLI checks them before reading data)."
+    if not (isinstance(k, int) and not isinstance(k, bool) and k >= 1): raise FermaskError(f"k must be a positive number of random views, got {k!r}")
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0): raise FermaskError(f"seed must be a non-negative integer, got {seed!r}")
+
 # %% ../nbs/08_evaluation.ipynb #1076a7c9
 def evaluate_checkpoint(checkpoint:str|Path, # a `.safetensors` file written by fermask (e.g. a run's best.safetensors)
                         faces:FaceData, # the split to classify
@@ -180,8 +189,7 @@ def evaluate_checkpoint(checkpoint:str|Path, # a `.safetensors` file written by 
                         device:str|torch.device='cpu',
                        ) -> dict:
     "Accuracy without TTA, with flip TTA and with random TTA, per-class metrics and confusion matrix of a checkpoint."
-    if not (isinstance(k, int) and not isinstance(k, bool) and k >= 1): raise FermaskError(f"k must be a positive number of random views, got {k!r}")
-    if not (isinstance(seed, int) and seed >= 0): raise FermaskError(f"seed must be a non-negative integer, got {seed!r}")
+    check_random_views(k, seed)
     if out is not None: out = writable(out, folder=True)
     model = load_model(checkpoint, device)
     size = model.config['in_size']

@@ -177,11 +177,12 @@ def run_notebook(step:str, # an experiment: 'train', 'evaluate', 'explain', 'dat
     import papermill as pm
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
+    step_parameters(step, params)  # fail before starting a kernel
+    sockets = tempfile.TemporaryDirectory(prefix='fermask-kernel-')  # not in the project; removed when the step ends
     class LocalKernelManager(AsyncKernelManager):
         transport = 'ipc'  # local sockets, not TCP: no port of this machine is opened, and the kernel has nothing to warn about
         @default('ip')
-        def _sockets_in_temporary_folder(self): return str(Path(tempfile.mkdtemp(prefix='fermask-kernel-'))/'ipc')  # not in the project
-    step_parameters(step, params)  # fail before starting a kernel
+        def _sockets_in_temporary_folder(self): return str(Path(sockets.name)/'ipc')
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     lines = StepLines(step)
@@ -197,6 +198,7 @@ def run_notebook(step:str, # an experiment: 'train', 'evaluate', 'explain', 'dat
         raise FermaskError(f"step {step} failed ({output}): {e.ename}: {e.evalue}") from None
     finally:
         papermill_log.setLevel(level)
+        sockets.cleanup()
     lines.write('done')
     return output
 
@@ -408,8 +410,11 @@ def reproduce_table2(smaller:bool=True, # the networks of `BASELINES_SMALLER` at
         run = run_id(profile, overrides)
         folder = root/'results'/profile/run
         if not (folder/'run.json').is_file() and not dry_run: reproduce(profile, overrides, run, root)
-        record = read_run_record(folder) if (folder/'run.json').is_file() else None  # a corrupt record: one line naming it
-        rows.append({'network': network, 'paper (%)': PAPER_TABLE2[network]['accuracy'],
-                     'ours (%)': round(100 * record['metrics']['test']['tta_none']['accuracy'], 2) if record else None,
-                     'command': record['command'] if record else command_line(profile, overrides, run)})
+        ours, command = None, command_line(profile, overrides, run)
+        if (folder/'run.json').is_file():
+            record = read_run_record(folder)  # a corrupt record: one line naming it
+            try: ours, command = round(100 * record['metrics']['test']['tta_none']['accuracy'], 2), record['command']
+            except (KeyError, TypeError):
+                raise FermaskError(f"{folder/'run.json'}: no PrivateTest accuracy or command in this record; remove its folder to run the network again") from None
+        rows.append({'network': network, 'paper (%)': PAPER_TABLE2[network]['accuracy'], 'ours (%)': ours, 'command': command})
     return pd.DataFrame(rows)

@@ -11,7 +11,7 @@ import pandas as pd
 
 import fermask
 from .errors import FermaskError
-from .data import EMOTIONS, USAGE_SPLITS, FaceData, read_fer2013_csv
+from .data import EMOTIONS, USAGE_SPLITS, FaceData, read_fer2013_csv, read_csv_columns
 from .cache import sha256_file, cache_path, write_cache
 
 # %% auto #0
@@ -37,17 +37,12 @@ def read_ferplus_votes(path:str|Path, # Microsoft's `fer2013new.csv`
     "The rows of `fer2013new.csv`: `Usage`, `Image name` ('' where FER+ dropped the face) and the ten vote counts."
     path = Path(path)
     if not path.is_file(): raise FermaskError(f"{path}: no such file")
-    try: table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise FermaskError(f"{path.name}: not a readable CSV file ({e})") from None
-    table.columns = table.columns.str.strip()
-    missing = [c for c in ('Usage', 'Image name', *FERPLUS_VOTES) if c not in table.columns]
-    if missing: raise FermaskError(f"{path.name}: missing column {', '.join(missing)}; found {', '.join(table.columns)}")
+    table = read_csv_columns(path, ('Usage', 'Image name', *FERPLUS_VOTES))
     for row, usage in enumerate(table.Usage, start=1):
         if usage.strip() not in USAGE_SPLITS:
             raise FermaskError(f"{path.name} row {row}: unknown Usage {usage!r}: choose one of {', '.join(USAGE_SPLITS)}")
     for column in FERPLUS_VOTES:
-        bad = ~table[column].str.strip().str.fullmatch(r'\d+')
+        bad = ~table[column].str.strip().str.fullmatch(r'\d{1,9}')   # a count of annotators, never near int64's limit
         if bad.any():
             row = int(np.flatnonzero(bad)[0]) + 1
             raise FermaskError(f"{path.name} row {row}: {column} must be a whole number of votes, got {table[column].iloc[row - 1]!r}")

@@ -103,6 +103,10 @@ def config_from(cls, # a configuration dataclass, e.g. `TrainConfig`
     for name in ('epochs', 'batch_size', 'lr', 'size'):
         if name in values and values[name] <= 0: raise FermaskError(f"parameter {name} must be positive, got {values[name]}")
     if values.get('ema', 0) >= 1: raise FermaskError(f"parameter ema must be below 1 (a decay per step, e.g. 0.999), got {values['ema']}")
+    if not 0 < values.get('plateau_factor', 0.1) < 1:
+        raise FermaskError(f"parameter plateau_factor must be between 0 and 1 (the lr multiplier at a plateau, e.g. 0.1), got {values['plateau_factor']}")
+    if values.get('label_smoothing', 0) > 1: raise FermaskError(f"parameter label_smoothing must be at most 1, got {values['label_smoothing']}")
+    if values.get('seed', 0) >= 2**32: raise FermaskError(f"parameter seed must be below 2**32, got {values['seed']}")
     if values.get('distill', 0) > 1: raise FermaskError(f"parameter distill must be at most 1 (the teacher's share of each target), got {values['distill']}")
     if bool(values.get('teacher')) != (values.get('distill', 0) > 0):
         raise FermaskError("parameters teacher and distill go together: a teacher file and a share 0 < distill <= 1, or neither")
