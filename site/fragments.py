@@ -255,17 +255,17 @@ def speed_claim(root:Path) -> dict:
     "100 frames/s: our bundled network, frame by frame on the CPU, as `benchmarks/inference.py` measured it."
     claim = 'the network runs at 100 frames/s'
     bench = root/'benchmarks'/'inference.txt'
-    lines = bench.read_text().splitlines() if bench.is_file() else []
-    rows = [line.split() for line in lines if line.startswith(('onnxruntime', 'auto'))]
+    text = bench.read_text() if bench.is_file() else ''
+    rows = [line.split() for line in text.splitlines() if line.startswith(('onnxruntime', 'auto'))]
     if not rows: return claim_row(claim, '100 frames/s (a GPU)', 'not measured', 'not tested', 'no record of `benchmarks/inference.py` yet')
     fps = {row[0]: float(row[3]) for row in rows}  # the frame-by-frame column
-    evidence = (f"{fps.get('onnxruntime', 0):.0f} frames/s with ONNX Runtime, {fps.get('auto', 0):.0f} with torch: "
-                "the bundled 3.2M-parameter network with `predict`'s default detector (BlazeFace), one 640x480 frame at a time, "
-                "on 2 CPU cores (`benchmarks/inference.txt`)")
-    timed = re.search(r'(?m)^detection alone, blazeface \(default\): (.*), 640x480 frame', '\n'.join(lines))
-    if not timed or timed[1] != str(make_detector()):   # the frames/s of a detector `predict` no longer uses
-        return claim_row(claim, '100 frames/s (a GPU)', evidence.replace("`predict`'s default detector", "an earlier setting of the default detector"), 'not tested',
-                         "the file predates `predict`'s default detector as it is now: rerun `python benchmarks/inference.py` on an idle machine")
+    timed = re.search(r'(?m)^detection alone, blazeface \(default\): (.*), 640x480 frame', text)
+    current = bool(timed) and timed[1] == str(make_detector())   # timed with the detector `predict` uses now
+    detector = "`predict`'s default detector" if current else "an earlier setting of the default detector"
+    evidence = (f"{fps.get('onnxruntime', 0):.0f} frames/s with ONNX Runtime, {fps.get('auto', 0):.0f} with torch: the bundled 3.2M-parameter network with "
+                f"{detector} (BlazeFace), one 640x480 frame at a time, on 2 CPU cores (`benchmarks/inference.txt`)")
+    if not current: return claim_row(claim, '100 frames/s (a GPU)', evidence, 'not tested',
+                                     "the file predates `predict`'s default detector as it is now: rerun `python benchmarks/inference.py` on an idle machine")
     return claim_row(claim, '100 frames/s (a GPU)', evidence,
                      'reproduced' if max(fps.values()) >= 100 else 'not reproduced', 'for our much smaller network, not the paper\'s')
 
