@@ -15,10 +15,10 @@ from .paper import PAPER_TABLE2
 
 # %% auto #0
 __all__ = ['check_input', 'with_registry_attributes', 'build_from_class', 'torchvision_model', 'reset_last_linear', 'vgg_e',
-           'vgg19', 'vgg19_bn', 'efficientnet_b2', 'googlenet', 'resnet152', 'inception_v3', 'densenet121',
-           'ChannelAttention', 'SpatialAttention', 'CBAM', 'resnet50_with', 'attach_cbam', 'cbam_resnet50', 'BAM',
-           'attach_bam', 'bam_resnet50', 'PreActBottleneck', 'upsample_to', 'MaskLevel', 'SoftMaskBranch',
-           'AttentionModule', 'ResidualAttentionNet', 'resattnet56', 'table2']
+           'vgg19', 'efficientnet_b2', 'googlenet', 'resnet152', 'inception_v3', 'densenet121', 'ChannelAttention',
+           'SpatialAttention', 'CBAM', 'resnet50_with', 'attach_cbam', 'cbam_resnet50', 'BAM', 'attach_bam',
+           'bam_resnet50', 'PreActBottleneck', 'upsample_to', 'MaskLevel', 'SoftMaskBranch', 'AttentionModule',
+           'ResidualAttentionNet', 'resattnet56', 'table2']
 
 # %% ../nbs/16_baselines.ipynb #c5f1660b
 def check_input(name:str, # the model's registered name, for the message
@@ -79,13 +79,14 @@ def reset_last_linear(model:nn.Module, # a classifier whose last `nn.Linear` is 
 
 # %% ../nbs/16_baselines.ipynb #5e1a7c20
 def vgg_e(num_classes:int=1000, # outputs of the classifier
-          batch_norm:bool=False, # batch norm after every convolution (`vgg19_bn`)
+          batch_norm:bool=False, # batch norm after every convolution (torchvision's `vgg19_bn`)
           width:float=1.0, # scale of every convolution's channels, each kept at 8 or more (1: the paper's VGG19)
           dropout:float=0.5, # dropout of the two hidden fully connected layers
          ) -> tv.VGG:
     "VGG configuration E (19 layers) from scratch, its convolutions' channels scaled by `width`; at width 1, torchvision's `vgg19` (`vgg19_bn`)."
     if not isinstance(width, (int, float)) or isinstance(width, bool) or not width > 0:
         raise FermaskError(f"width {width!r} must be a positive number (1: the paper's VGG19)")
+    if not isinstance(batch_norm, bool): raise FermaskError(f"batch_norm {batch_norm!r} must be true or false")
     layers = [v if v == 'M' else max(8, round(v * width)) for v in tv.vgg.cfgs['E']]
     model = tv.VGG(tv.vgg.make_layers(layers, batch_norm=batch_norm), num_classes=num_classes, dropout=dropout)
     if layers[-2] != 512:  # torchvision's first fully connected layer expects 512 channels pooled to 7x7
@@ -96,13 +97,8 @@ def vgg_e(num_classes:int=1000, # outputs of the classifier
 # %% ../nbs/16_baselines.ipynb #3f309b02
 @register_model
 def vgg19(**kwargs):
-    "VGG-19 (configuration E, no batch norm), as in the authors' code."
-    return torchvision_model('vgg19', vgg_e, 'features', ('width', 'dropout'), **kwargs)
-
-@register_model
-def vgg19_bn(**kwargs):
-    "VGG-19 with batch norm after every convolution: trains from scratch where plain VGG-19 struggles."
-    return torchvision_model('vgg19_bn', vgg_e, 'features', ('width', 'dropout'), fixed=dict(batch_norm=True), **kwargs)
+    "VGG-19 (configuration E), without batch norm as in the authors' code unless `batch_norm=True`."
+    return torchvision_model('vgg19', vgg_e, 'features', ('width', 'dropout', 'batch_norm'), **kwargs)
 
 @register_model
 def efficientnet_b2(**kwargs):

@@ -28,12 +28,12 @@ from .evaluation import read_run_record
 
 # %% auto #0
 __all__ = ['CPU_PROFILE', 'CPU_TEACHER', 'PROFILES', 'STEPS', 'RUN_NAME_UNSAFE', 'PUBLIC_FIGURES', 'BASELINES_SMALLER',
-           'BASELINES_INPUT', 'profile_config', 'TrainParameters', 'EvaluateParameters', 'ExplainParameters',
-           'DatasetParameters', 'ReportParameters', 'EnsembleParameters', 'step_parameters', 'notebook_config',
-           'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines', 'run_notebook', 'git_commit', 'environment',
-           'learning_curves_figure', 'precision', 'paper_network', 'protocol_differences', 'paper_comparison',
-           'comparison_text', 'run_title', 'write_record', 'command_line', 'reproduce', 'table2_runs',
-           'reproduce_table2']
+           'BASELINES_INPUT', 'BASELINES_FROM_SCRATCH', 'profile_config', 'TrainParameters', 'EvaluateParameters',
+           'ExplainParameters', 'DatasetParameters', 'ReportParameters', 'EnsembleParameters', 'step_parameters',
+           'notebook_config', 'run_id', 'experiments_dir', 'minutes_seconds', 'StepLines', 'run_notebook', 'git_commit',
+           'environment', 'learning_curves_figure', 'precision', 'paper_network', 'protocol_differences',
+           'paper_comparison', 'comparison_text', 'run_title', 'write_record', 'command_line', 'reproduce',
+           'table2_runs', 'reproduce_table2']
 
 # %% ../nbs/12_experiments.ipynb #a295be69
 CPU_PROFILE = dict(model='resmaskingnet_cpu', model_args={'zero_init_residual': True}, size=96, epochs=58, batch_size=64, lr=2e-3,
@@ -387,6 +387,7 @@ def reproduce(profile:str, # 'smoke', 'ablation', 'cpu', 'student', 'baselines' 
 # %% ../nbs/12_experiments.ipynb #7ab1e002
 BASELINES_SMALLER = {'vgg19': {'width': 0.375}, 'resnet152': {'width_per_group': 32}, 'resmaskingnet': {'width': 0.5}}  # over 45 minutes for 8 epochs on 2 CPU cores at full size
 BASELINES_INPUT = {'inception_v3': {'size': 75}}  # the smallest input the network takes
+BASELINES_FROM_SCRATCH = {'vgg19': {'batch_norm': True}}  # plain VGG19 learns nothing from random weights (benchmarks/vgg19_from_scratch.txt)
 
 def table2_runs(smaller:bool=True, # the networks of `BASELINES_SMALLER` at their smaller width
                ) -> dict:
@@ -394,7 +395,8 @@ def table2_runs(smaller:bool=True, # the networks of `BASELINES_SMALLER` at thei
     runs = {}
     for network, row in PAPER_TABLE2.items():
         runs[network] = {'model': row['model'], **BASELINES_INPUT.get(row['model'], {})}
-        if smaller and row['model'] in BASELINES_SMALLER: runs[network]['model_args'] = BASELINES_SMALLER[row['model']]
+        model_args = {**BASELINES_FROM_SCRATCH.get(row['model'], {}), **(BASELINES_SMALLER.get(row['model'], {}) if smaller else {})}
+        if model_args: runs[network]['model_args'] = model_args
     return runs
 
 # %% ../nbs/12_experiments.ipynb #7ab1e005
