@@ -391,6 +391,15 @@ def one_recipe_table(records:pd.DataFrame, # `load_records(...)`
                      'training': f"{minutes_text(runs)}, {int(runs.epochs.max())} epochs", 'records by seed': record_links(runs, page_dir)})
     return pipe_table(rows, 'lrrrrlll')
 
+def one_recipe_cost(records:pd.DataFrame, # `load_records(...)`
+                   ) -> str:
+    "What the rows of `one_recipe_table` cost together: hours of training summed from their records."
+    groups = one_recipe_groups(records)
+    if not groups: return "No network has been run under the `baselines` recipe yet.\n"
+    runs = pd.concat([group_runs(records, g) for g in groups.values()])
+    return (f"Together the {count_text(len(groups), 'network')} above ({count_text(len(runs), 'run')}) took "
+            f"{runs.train_minutes.sum() / 60:.1f} hours of training, summed from their records.\n")
+
 def ensemble_table(results:Path, # the folder of the run records; an ensemble's record is an `ensemble.json` in it
                    page_dir:Path, # the folder of the page the table is written on
                   ) -> str:
@@ -712,6 +721,7 @@ def write_fragments(root:str|Path='.', # the project root
                                        "Matplotlib ships): the prediction, its Grad-CAM and the mask of each of the four blocks", home),
         'results-table2.md': comparison_table(records, pages),
         'results-table2-one-recipe.md': one_recipe_table(records, pages),
+        'results-table2-cost.md': one_recipe_cost(records),
         'results-table3.md': ensemble_table(root/'results', pages),
         'results-ablation.md': ablation_fragment(records, pages),
         **shown,
